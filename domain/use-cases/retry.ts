@@ -1,0 +1,21 @@
+import { ConcurrencyConflictError } from '../errors.ts';
+import type { Clock, WriteOutcome } from '../ports.ts';
+
+/**
+ * Optimistic concurrency: read, decide, write guarded by what was read; on conflict read again.
+ * Full-jitter backoff keeps fifty writers to one customer from retrying in lock step.
+ */
+export const withOptimisticRetry = async <T extends { outcome: WriteOutcome }>(
+  clock: Clock,
+  attempt: () => Promise<T>,
+  maxAttempts = 60,
+): Promise<T> => {
+  for (let tries = 1; ; tries++) {
+    const result = await attempt();
+    if (result.outcome !== 'conflict') return result;
+    if (tries >= maxAttempts) {
+      throw new ConcurrencyConflictError(`gave up after ${tries} conflicting writes`);
+    }
+    await clock.sleep(Math.random() * Math.min(250, 5 * 2 ** Math.min(tries, 6)));
+  }
+};

@@ -1,0 +1,80 @@
+import { firstName } from '../customer.ts';
+import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
+import { formatMoney } from '../money.ts';
+import type { Clock, CustomerStore, Mailer } from '../ports.ts';
+import { renderEmail } from '../templates.ts';
+
+export interface SendEmailInput {
+  customerId: string;
+  flowId: string;
+  stepId: string;
+  eventId: string;
+  template: { id: string; subject: string; html: string };
+  sender: { from: string; replyTo?: string | undefined };
+  currency: string;
+  /** What the template may use besides the customer: the trigger event and earlier steps' results. */
+  context: { event?: unknown; steps?: unknown };
+}
+
+export type SendEmailResult =
+  | { status: 'sent'; messageId: string }
+  | { status: 'duplicate'; previous: 'sending' | 'sent' | 'failed' }
+  | { status: 'failed'; reason: string };
+
+/**
+ * Sends at most one email per (customer, flow, trigger event, step): a claim is written before the
+ * provider is called. If the provider surely refused (throttled), the claim is released and the
+ * error retried; if the outcome is unknown (a crash, a timeout), the claim stays and no retry sends.
+ */
+export const sendEmail = async (
+  input: SendEmailInput,
+  deps: { store: CustomerStore; mailer: Mailer; clock: Clock },
+): Promise<SendEmailResult> => {
+  const { store, mailer, clock } = deps;
+  const profile = await store.getProfile(input.customerId);
+  if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
+  const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
+
+  const rendered = renderEmail(input.template, {
+    customer: {
+      ...profile,
+      firstName: firstName(profile.name),
+      lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
+    },
+    event: input.context.event,
+    steps: input.context.steps,
+  });
+
+  const claim = await store.claimSend({
+    customerId: input.customerId,
+    key,
+    templateId: input.template.id,
+    at: clock.now().toISOString(),
+  });
+  if (claim === 'taken') {
+    const previous = await store.getSend(input.customerId, key);
+    return { status: 'duplicate', previous: previous?.status ?? 'sending' };
+  }
+
+  try {
+    const { messageId } = await mailer.send({
+      to: profile.email,
+      from: input.sender.from,
+      replyTo: input.sender.replyTo,
+      ...rendered,
+      tags: { flow: input.flowId, step: input.stepId, template: input.template.id },
+    });
+    await store.completeSend(input.customerId, key, messageId);
+    return { status: 'sent', messageId };
+  } catch (error) {
+    if (error instanceof MailNotSentError) {
+      await store.releaseSend(input.customerId, key);
+      throw error;
+    }
+    if (error instanceof MailRejectedError) {
+      await store.failSend(input.customerId, key, error.message);
+      return { status: 'failed', reason: error.message };
+    }
+    throw error;
+  }
+};

@@ -1,0 +1,377 @@
+import {
+  type ConsumedCapacity,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { z } from 'zod';
+import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
+import { TransientError } from '#domain/errors.ts';
+import type {
+  CustomerStore,
+  LedgerEntry,
+  OrderRecord,
+  SendClaim,
+  StoredSend,
+  WriteOutcome,
+} from '#domain/ports.ts';
+import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
+
+type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
+
+/** Receives the capacity every call consumed, for the benchmark and for metrics. */
+export type CapacityMeter = (
+  operation: string,
+  capacity: readonly ConsumedCapacity[] | ConsumedCapacity | undefined,
+) => void;
+
+const optionalString = z.string().optional();
+const profileItem = z.object({
+  customerId: z.string(),
+  email: z.string(),
+  name: z.string(),
+  createdAt: z.string(),
+  registeredAt: optionalString,
+  timeZone: optionalString,
+  birthday: optionalString,
+  marketingConsent: z.boolean().default(true),
+  orderCount: z.number().default(0),
+  lifetimeSpendMinor: z.number().default(0),
+  refundedMinor: z.number().default(0),
+  firstOrderAt: optionalString,
+  lastOrderAt: optionalString,
+  pointsBalance: z.number().default(0),
+  lifetimePoints: z.number().default(0),
+  version: z.number(),
+});
+const orderItem = z.object({
+  customerId: z.string(),
+  orderId: z.string(),
+  eventId: z.string(),
+  currency: z.string(),
+  totalMinor: z.number(),
+  refundedMinor: z.number(),
+  placedAt: z.string(),
+  pointsAwarded: z.number(),
+  pointsReversed: z.number(),
+});
+const ledgerItem = z.object({
+  entryId: z.string(),
+  customerId: z.string(),
+  points: z.number(),
+  kind: z.enum(['earn', 'reverse']),
+  ruleId: z.string(),
+  ruleVersion: z.number(),
+  orderId: optionalString,
+  refundId: optionalString,
+  flowId: optionalString,
+  eventId: z.string(),
+  at: z.string(),
+});
+const sendItem = z.object({
+  customerId: z.string(),
+  key: z.string(),
+  templateId: z.string(),
+  at: z.string(),
+  status: z.enum(['sending', 'sent', 'failed']),
+  messageId: optionalString,
+  reason: optionalString,
+});
+
+const THROTTLES = new Set([
+  'ProvisionedThroughputExceededException',
+  'ThrottlingException',
+  'RequestLimitExceeded',
+  'InternalServerError',
+  'ServiceUnavailable',
+]);
+
+export class DynamoDbCustomerStore implements CustomerStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tableName: string,
+    private readonly meter?: CapacityMeter,
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private key(customerId: string, sk: string) {
+    return { [TABLE_DESIGN.partitionKey]: keys.customer(customerId), [TABLE_DESIGN.sortKey]: sk };
+  }
+
+  /** Sends a command, records its capacity, and turns throttling into a retryable error. */
+  private async send<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] | undefined }>(
+    operation: string,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      const output = await call();
+      this.meter?.(operation, output.ConsumedCapacity);
+      return output;
+    } catch (error) {
+      if (error instanceof Error && THROTTLES.has(error.name)) {
+        throw new TransientError(`DynamoDB ${operation} was throttled`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  private async getItem(customerId: string, sk: string): Promise<Record<string, unknown> | undefined> {
+    const { Item } = await this.send('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, sk),
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return Item;
+  }
+
+  async getProfile(customerId: string): Promise<CustomerProfile | undefined> {
+    const item = await this.getItem(customerId, keys.profile);
+    return item ? profileItem.parse(item) : undefined;
+  }
+
+  async getOrder(customerId: string, orderId: string): Promise<OrderRecord | undefined> {
+    const item = await this.getItem(customerId, keys.order(orderId));
+    return item ? orderItem.parse(item) : undefined;
+  }
+
+  async getLedgerEntry(customerId: string, entryId: string): Promise<LedgerEntry | undefined> {
+    const item = await this.getItem(customerId, keys.ledger(entryId));
+    return item ? ledgerItem.parse(item) : undefined;
+  }
+
+  async getSend(customerId: string, key: string): Promise<StoredSend | undefined> {
+    const item = await this.getItem(customerId, keys.send(key));
+    return item ? sendItem.parse(item) : undefined;
+  }
+
+  /** SET exactly the changed fields, bump the version, guarded by the version that was read. */
+  private profileUpdate(
+    customerId: string,
+    changes: ProfileChanges,
+    expectedVersion: number | undefined,
+    at: string,
+  ) {
+    const names: Record<string, string> = { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' };
+    const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1, ':at': at, ':zero': 0 };
+    const sets = [
+      '#version = :next',
+      'updatedAt = :at',
+      'customerId = if_not_exists(customerId, :customerId)',
+      'pointsBalance = if_not_exists(pointsBalance, :zero)',
+      'lifetimePoints = if_not_exists(lifetimePoints, :zero)',
+      '#type = :type',
+    ];
+    names['#type'] = 'type';
+    values[':type'] = 'profile';
+    values[':customerId'] = customerId;
+    Object.entries(changes).forEach(([field, value], i) => {
+      if (value === undefined) return;
+      names[`#f${i}`] = field;
+      values[`:f${i}`] = value;
+      sets.push(`#f${i} = :f${i}`);
+    });
+    if (expectedVersion !== undefined) values[':expected'] = expectedVersion;
+    return {
+      TableName: this.tableName,
+      Key: this.key(customerId, keys.profile),
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression:
+        expectedVersion === undefined ? 'attribute_not_exists(#pk)' : '#version = :expected',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+  }
+
+  async saveProfile(
+    customerId: string,
+    changes: ProfileChanges,
+    expectedVersion: number | undefined,
+    at: string,
+  ): Promise<WriteOutcome> {
+    try {
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            ...this.profileUpdate(customerId, changes, expectedVersion, at),
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return 'applied';
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'conflict';
+      throw error;
+    }
+  }
+
+  /** Runs a transaction whose first item is the idempotency guard: if it fails, the work was done before. */
+  private async transact(items: TransactItems): Promise<WriteOutcome> {
+    try {
+      await this.send('TransactWriteItems', () =>
+        this.doc.send(new TransactWriteCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' })),
+      );
+      return 'applied';
+    } catch (error) {
+      if (error instanceof TransactionCanceledException) {
+        const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
+        if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+        if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
+          return 'conflict';
+        throw new TransientError(`transaction cancelled: ${codes.join(', ')}`, { cause: error });
+      }
+      if (error instanceof Error && error.name === 'TransactionConflictException') return 'conflict';
+      throw error;
+    }
+  }
+
+  private guardedPut(customerId: string, sk: string, type: string, item: object) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: { ...this.key(customerId, sk), type, ...item },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+      },
+    };
+  }
+
+  recordOrder(order: OrderRecord, changes: ProfileChanges, expectedVersion: number | undefined, at: string) {
+    return this.transact([
+      this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
+      { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at) },
+    ]);
+  }
+
+  awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number) {
+    return this.transact([
+      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(entry.customerId, keys.profile),
+          UpdateExpression: 'ADD pointsBalance :p, lifetimePoints :p, #version :one',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
+          ExpressionAttributeValues: { ':p': entry.points, ':one': 1 },
+        },
+      },
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(entry.customerId, keys.order(entry.orderId ?? '')),
+          UpdateExpression: 'SET pointsAwarded = :p',
+          ConditionExpression: 'refundedMinor = :refunded AND pointsAwarded = :zero',
+          ExpressionAttributeValues: { ':p': entry.points, ':refunded': expectedRefundedMinor, ':zero': 0 },
+        },
+      },
+    ]);
+  }
+
+  recordRefund(entry: LedgerEntry, refundMinor: number, expectedRefundedMinor: number) {
+    return this.transact([
+      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(entry.customerId, keys.order(entry.orderId ?? '')),
+          UpdateExpression: 'SET refundedMinor = :next ADD pointsReversed :reversed',
+          ConditionExpression: 'refundedMinor = :expected',
+          ExpressionAttributeValues: {
+            ':next': expectedRefundedMinor + refundMinor,
+            ':expected': expectedRefundedMinor,
+            ':reversed': -entry.points,
+          },
+        },
+      },
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(entry.customerId, keys.profile),
+          UpdateExpression: 'ADD pointsBalance :p, refundedMinor :refund, #version :one',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
+          ExpressionAttributeValues: { ':p': entry.points, ':refund': refundMinor, ':one': 1 },
+        },
+      },
+    ]);
+  }
+
+  async claimSend(claim: SendClaim): Promise<'claimed' | 'taken'> {
+    try {
+      await this.send('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            ...this.guardedPut(claim.customerId, keys.send(claim.key), 'send', {
+              ...claim,
+              status: 'sending',
+            }).Put,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return 'claimed';
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'taken';
+      throw error;
+    }
+  }
+
+  private async setSend(
+    customerId: string,
+    key: string,
+    status: StoredSend['status'],
+    field: string,
+    value: string,
+  ) {
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.send(key)),
+          UpdateExpression: 'SET #status = :status, #field = :value',
+          ExpressionAttributeNames: { '#status': 'status', '#field': field },
+          ExpressionAttributeValues: { ':status': status, ':value': value },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+
+  completeSend(customerId: string, key: string, messageId: string) {
+    return this.setSend(customerId, key, 'sent', 'messageId', messageId);
+  }
+
+  failSend(customerId: string, key: string, reason: string) {
+    return this.setSend(customerId, key, 'failed', 'reason', reason);
+  }
+
+  async releaseSend(customerId: string, key: string): Promise<void> {
+    await this.send('DeleteItem', () =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.send(key)),
+          ConditionExpression: '#status = :sending',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':sending': 'sending' },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+}

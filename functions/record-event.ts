@@ -1,0 +1,36 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { parseCommerceEvent } from '#domain/events.ts';
+import { programSchema } from '#domain/program.ts';
+import { recordEvent } from '#domain/use-cases/record-event.ts';
+import { logInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
+import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
+
+// Ingest: validates a commerce event and records it on the customer. An invalid event is answered
+// with { ok: false, reason } and the state machine keeps it in the dead-letter queue.
+
+const inputSchema = z.object({ event: z.unknown(), program: programSchema });
+
+export const createHandler = (runtime: () => RuntimeDeps) =>
+  middy<z.infer<typeof inputSchema>>()
+    .use(
+      logInvocation(
+        () => runtime().logger,
+        (input) => ({
+          eventId: z.object({ event: z.object({ id: z.string() }) }).safeParse(input).data?.event.id,
+        }),
+      ),
+    )
+    .use(rejectInvalidEvents())
+    .use(parseInput(inputSchema))
+    .handler(async ({ event, program }) => {
+      const parsed = parseCommerceEvent(event);
+      const result = await recordEvent(parsed, { ...runtime(), program });
+      return {
+        ok: true,
+        outcome: result.outcome,
+        detail: { ...parsed.detail, meta: { eventId: parsed.eventId, source: parsed.source } },
+      };
+    });
+
+export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -1,0 +1,26 @@
+import middy from '@middy/core';
+import { z } from 'zod';
+import { sendEmail } from '#domain/use-cases/send-email.ts';
+import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';
+import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
+
+// Flow step `send_email`: renders the template for the customer and sends it at most once.
+
+export const inputSchema = z.object({
+  customerId: z.string().min(1),
+  flowId: z.string().min(1),
+  stepId: z.string().min(1),
+  eventId: z.string().min(1),
+  template: z.object({ id: z.string(), subject: z.string(), html: z.string() }),
+  sender: z.object({ from: z.string(), replyTo: z.string().optional() }),
+  currency: z.string().length(3),
+  context: z.object({ event: z.unknown(), steps: z.unknown() }),
+});
+
+export const createHandler = (runtime: () => RuntimeDeps) =>
+  middy<z.infer<typeof inputSchema>>()
+    .use(logInvocation(() => runtime().logger, correlationOf))
+    .use(parseInput(inputSchema))
+    .handler(async (input) => sendEmail(input, runtime()));
+
+export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -1,0 +1,33 @@
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError } from '#domain/errors.ts';
+import { compileProject } from '#domain/workflow/compile.ts';
+import { RapportStack } from './rapport-stack.ts';
+import { readWorkflowSources } from './workflow-files.ts';
+
+export const STACK_NAME = 'Rapport';
+
+/** Compiles the workflows (a ConfigError stops here, before anything deploys) and builds the app. */
+export const buildApp = (options: { outdir?: string; workflowsDir?: string } = {}) => {
+  const project = compileProject(readWorkflowSources(options.workflowsDir));
+  const app = new App(options.outdir ? { outdir: options.outdir } : {});
+  const stack = new RapportStack(app, STACK_NAME, {
+    project,
+    description: 'Rapport: relationship-marketing automation (events, loyalty points, personalized email)',
+  });
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  return { app, stack, project };
+};
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  try {
+    buildApp().app.synth();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Workflow configuration has errors; nothing was synthesized:\n${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

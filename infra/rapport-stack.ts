@@ -1,0 +1,177 @@
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type CfnRule, EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import { senderAddress, senderDomain } from '#domain/program.ts';
+import { TABLE_DESIGN } from '#domain/table-design.ts';
+import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
+import { RapportFunction } from './rapport-function.ts';
+
+export interface RapportStackProps extends StackProps {
+  project: CompiledProject;
+}
+
+/** Metadata through which the local runtime tells the ingest machine from the flows. */
+export const MACHINE_METADATA = 'rapport:machine';
+
+export class RapportStack extends Stack {
+  constructor(scope: Construct, id: string, props: RapportStackProps) {
+    super(scope, id, props);
+    const { project } = props;
+
+    const table = new Table(this, 'Table', {
+      partitionKey: { name: TABLE_DESIGN.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_DESIGN.sortKey, type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const bus = new EventBus(this, 'Bus');
+    bus.archive('Archive', {
+      description: 'Every commerce event, for replays and backtests',
+      eventPattern: { account: [this.account] },
+      retention: Duration.days(365),
+    });
+
+    const deadLetters = new Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: Duration.days(14),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(deadLetters).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is the dead-letter queue: rejected and failed events with their reasons.',
+    });
+
+    const configurationSet = new ConfigurationSet(this, 'Email', {
+      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+
+    const environment = {
+      TABLE_NAME: table.tableName,
+      SES_CONFIGURATION_SET: configurationSet.configurationSetName,
+    };
+    const recordEvent = new RapportFunction(this, 'RecordEvent', {
+      entry: 'functions/record-event.ts',
+      environment,
+    });
+    const awardPoints = new RapportFunction(this, 'AwardPoints', {
+      entry: 'functions/award-points.ts',
+      environment,
+    });
+    const sendEmail = new RapportFunction(this, 'SendEmail', {
+      entry: 'functions/send-email.ts',
+      environment,
+    });
+    for (const fn of [recordEvent, awardPoints, sendEmail]) {
+      table.grantReadWriteData(fn);
+      Validations.of(fn).acknowledge({
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.',
+      });
+    }
+    const sender = project.program.sender.from;
+    sendEmail.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [
+          this.formatArn({ service: 'ses', resource: 'identity', resourceName: senderDomain(sender) }),
+          this.formatArn({ service: 'ses', resource: 'identity', resourceName: senderAddress(sender) }),
+          this.formatArn({
+            service: 'ses',
+            resource: 'configuration-set',
+            resourceName: configurationSet.configurationSetName,
+          }),
+        ],
+      }),
+    );
+
+    const substitutions = {
+      [PLACEHOLDERS.recordEvent]: recordEvent.functionArn,
+      [PLACEHOLDERS.awardPoints]: awardPoints.functionArn,
+      [PLACEHOLDERS.sendEmail]: sendEmail.functionArn,
+      [PLACEHOLDERS.eventBus]: bus.eventBusName,
+      [PLACEHOLDERS.deadLetterQueue]: deadLetters.queueUrl,
+    };
+
+    const machine = (
+      name: string,
+      definition: JsonObject,
+      pattern: JsonObject,
+      functions: RapportFunction[],
+    ) => {
+      const logs = new LogGroup(this, `${name}Logs`, {
+        retention: RetentionDays.ONE_MONTH,
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      const stateMachine = new StateMachine(this, name, {
+        stateMachineType: StateMachineType.EXPRESS,
+        definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
+        definitionSubstitutions: substitutions,
+        logs: { destination: logs, level: LogLevel.ERROR, includeExecutionData: false },
+        tracingEnabled: false,
+      });
+      stateMachine.node.addMetadata(MACHINE_METADATA, name);
+      for (const fn of functions) fn.grantInvoke(stateMachine);
+      bus.grantPutEventsTo(stateMachine);
+      deadLetters.grantSendMessages(stateMachine);
+      Validations.of(stateMachine).acknowledge({
+        id: 'AwsSolutions-SF1',
+        reason:
+          'Express executions log errors only: logging ALL events would cost more than the execution itself.',
+      });
+      Validations.of(stateMachine).acknowledge({
+        id: 'AwsSolutions-SF2',
+        reason: 'X-Ray tracing per event doubles the per-event cost; enable it while debugging.',
+      });
+      for (const fn of functions) {
+        Validations.of(stateMachine).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(fn.node.defaultChild as never)}.Arn>:*]`,
+          reason: 'grantInvoke allows the function and its versions and aliases, nothing else.',
+        });
+      }
+      Validations.of(stateMachine).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'CloudWatch Logs delivery for state machines requires Resource "*" (AWS documented).',
+      });
+
+      const rule = new Rule(this, `${name}Rule`, {
+        eventBus: bus,
+        eventPattern: { detailType: pattern['detail-type'] as string[] },
+        targets: [
+          new SfnStateMachine(stateMachine, {
+            deadLetterQueue: deadLetters,
+            retryAttempts: 185,
+            maxEventAge: Duration.hours(24),
+          }),
+        ],
+      });
+      // The compiled pattern uses EventBridge's own JSON (anything-but, numeric, $or ...): use it verbatim.
+      (rule.node.defaultChild as CfnRule).addPropertyOverride('EventPattern', pattern);
+      return stateMachine;
+    };
+
+    machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent]);
+    for (const flow of project.flows) {
+      machine(`Flow${pascal(flow.id)}`, flow.definition, flow.pattern, [awardPoints, sendEmail]);
+    }
+
+    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
+  }
+}
+
+const pascal = (id: string): string =>
+  id
+    .split(/[-_]/)
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
