@@ -8,9 +8,13 @@ import { readWorkflowSources } from './workflow-files.ts';
 export const STACK_NAME = 'Rapport';
 
 /** Compiles the workflows (a ConfigError stops here, before anything deploys) and builds the app. */
-export const buildApp = (options: { outdir?: string; workflowsDir?: string } = {}) => {
+export const buildApp = (options: { outdir?: string; workflowsDir?: string; bundle?: boolean } = {}) => {
   const project = compileProject(readWorkflowSources(options.workflowsDir));
-  const app = new App(options.outdir ? { outdir: options.outdir } : {});
+  const app = new App({
+    ...(options.outdir ? { outdir: options.outdir } : {}),
+    // The local runtime runs handlers from source: skip esbuild when it only needs the template.
+    ...(options.bundle === false ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
+  });
   const stack = new RapportStack(app, STACK_NAME, {
     project,
     description: 'Rapport: relationship-marketing automation (events, loyalty points, personalized email)',

@@ -17,9 +17,6 @@ export interface RapportStackProps extends StackProps {
   project: CompiledProject;
 }
 
-/** Metadata through which the local runtime tells the ingest machine from the flows. */
-export const MACHINE_METADATA = 'rapport:machine';
-
 export class RapportStack extends Stack {
   constructor(scope: Construct, id: string, props: RapportStackProps) {
     super(scope, id, props);
@@ -112,14 +109,17 @@ export class RapportStack extends Stack {
         retention: RetentionDays.ONE_MONTH,
         removalPolicy: RemovalPolicy.DESTROY,
       });
+      const asl = JSON.stringify(definition);
       const stateMachine = new StateMachine(this, name, {
         stateMachineType: StateMachineType.EXPRESS,
-        definitionBody: DefinitionBody.fromString(JSON.stringify(definition)),
-        definitionSubstitutions: substitutions,
+        definitionBody: DefinitionBody.fromString(asl),
+        // Only what this machine uses, so it depends on nothing else.
+        definitionSubstitutions: Object.fromEntries(
+          Object.entries(substitutions).filter(([key]) => asl.includes(`\${${key}}`)),
+        ),
         logs: { destination: logs, level: LogLevel.ERROR, includeExecutionData: false },
         tracingEnabled: false,
       });
-      stateMachine.node.addMetadata(MACHINE_METADATA, name);
       for (const fn of functions) fn.grantInvoke(stateMachine);
       bus.grantPutEventsTo(stateMachine);
       deadLetters.grantSendMessages(stateMachine);

@@ -166,7 +166,8 @@ export class DynamoDbCustomerStore implements CustomerStore {
     expectedVersion: number | undefined,
     at: string,
   ) {
-    const names: Record<string, string> = { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' };
+    const names: Record<string, string> = { '#version': 'version' };
+    if (expectedVersion === undefined) names['#pk'] = TABLE_DESIGN.partitionKey;
     const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1, ':at': at, ':zero': 0 };
     const sets = [
       '#version = :next',

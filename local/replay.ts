@@ -1,0 +1,140 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { toMinorUnits } from '#domain/money.ts';
+import { pointsForAmount } from '#domain/points.ts';
+import type { Program } from '#domain/program.ts';
+import { type Purchase, toOrderPlaced } from './cdnow.ts';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, readInbox } from './emulators.ts';
+import type { LocalRapport } from './runtime.ts';
+
+// Replays a purchase history through the local stack as a shop would send it: PutEvents over HTTP
+// to the local endpoint, in time order, with the virtual clock following the purchases.
+
+export interface TableTotals {
+  customers: number;
+  orders: number;
+  ledgerEntries: number;
+  pointsEarned: number;
+  pointsReversed: number;
+  pointsBalance: number;
+  sends: number;
+}
+
+export interface ReplaySummary extends TableTotals {
+  dataset: string;
+  events: number;
+  pointsAwarded: number;
+  expectedPoints: number;
+  pointsAccountedFor: boolean;
+  emailsSent: number;
+  rejected: number;
+  failedExecutions: number;
+  wallSeconds: number;
+  eventsPerSecond: number;
+  inbox: string;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Reads the whole table and adds up what it holds; the ledger and the balances are summed apart. */
+export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> => {
+  const client = DynamoDBDocumentClient.from(
+    new DynamoDBClient({
+      endpoint: runtime.dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    }),
+  );
+  const totals: TableTotals = {
+    customers: 0,
+    orders: 0,
+    ledgerEntries: 0,
+    pointsEarned: 0,
+    pointsReversed: 0,
+    pointsBalance: 0,
+    sends: 0,
+  };
+  for await (const page of paginateScan({ client }, { TableName: runtime.names.tableName })) {
+    for (const item of page.Items ?? []) {
+      switch (item.type) {
+        case 'profile':
+          totals.customers++;
+          totals.pointsBalance += Number(item.pointsBalance ?? 0);
+          break;
+        case 'order':
+          totals.orders++;
+          break;
+        case 'ledger':
+          totals.ledgerEntries++;
+          if (item.kind === 'earn') totals.pointsEarned += Number(item.points);
+          else totals.pointsReversed -= Number(item.points);
+          break;
+        case 'send':
+          if (item.status === 'sent') totals.sends++;
+          break;
+      }
+    }
+  }
+  client.destroy();
+  return totals;
+};
+
+export const replayPurchases = async (
+  runtime: LocalRapport,
+  endpoint: string,
+  purchases: readonly Purchase[],
+  options: { dataset: string; program: Program; onProgress?: (done: number, total: number) => void },
+): Promise<ReplaySummary> => {
+  const events = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  const started = performance.now();
+  const maxPending = 64;
+  for (let index = 0; index < purchases.length; index += 10) {
+    const batch = purchases.slice(index, index + 10);
+    const orders = batch.map(toOrderPlaced);
+    runtime.clock.advanceTo(orders[0]?.placedAt ?? runtime.clock.now());
+    const response = await events.send(
+      new PutEventsCommand({
+        Entries: orders.map((order) => ({
+          Source: 'cdnow.replay',
+          DetailType: 'order.placed',
+          Detail: JSON.stringify(order),
+          Time: new Date(order.placedAt),
+          EventBusName: runtime.names.eventBusName,
+        })),
+      }),
+    );
+    if (response.FailedEntryCount) {
+      throw new Error(
+        `PutEvents refused ${response.FailedEntryCount} entries: ${JSON.stringify(response.Entries)}`,
+      );
+    }
+    options.onProgress?.(Math.min(index + 10, purchases.length), purchases.length);
+    while (runtime.pending > maxPending) await sleep(2);
+  }
+  await runtime.drain();
+  const wallSeconds = (performance.now() - started) / 1000;
+  events.destroy();
+
+  const totals = await tableTotals(runtime);
+  const inbox = await readInbox(runtime.ses.endpoint);
+  const expectedPoints = purchases.reduce(
+    (sum, p) => sum + pointsForAmount(toMinorUnits(p.dollars, 'USD'), 'USD', options.program.earn),
+    0,
+  );
+  const pointsAwarded = totals.pointsEarned - totals.pointsReversed;
+  return {
+    dataset: options.dataset,
+    events: purchases.length,
+    ...totals,
+    pointsAwarded,
+    expectedPoints,
+    pointsAccountedFor: pointsAwarded === expectedPoints && totals.pointsBalance === pointsAwarded,
+    emailsSent: inbox.length,
+    rejected: runtime.deadLetters.length,
+    failedExecutions: runtime.executions.filter((e) => e.status === 'FAILED').length,
+    wallSeconds: Math.round(wallSeconds * 100) / 100,
+    eventsPerSecond: Math.round(purchases.length / wallSeconds),
+    inbox: runtime.ses.endpoint,
+  };
+};

@@ -1,0 +1,370 @@
+import './polyfills.ts';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { z } from 'zod';
+import { matchesEventPattern } from '#domain/event-pattern.ts';
+import type { Clock } from '#domain/ports.ts';
+import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
+import { createLogger } from '#functions/commons/logger.ts';
+import { createRuntime, type RuntimeDeps } from '#functions/commons/runtime.ts';
+import { buildApp, STACK_NAME } from '#infra/app.ts';
+import { fromRoot } from '#infra/paths.ts';
+import { createTable, type RunningEmulator, startDynamoDbLocal, startSesLocal } from './emulators.ts';
+import {
+  LOCAL_ACCOUNT,
+  LOCAL_REGION,
+  type LocalMachine,
+  type LocalStack,
+  readLocalStack,
+} from './template.ts';
+
+// Runs the synthesized stack on one machine: DynamoDB Local, SES v2 local, the synthesized ASL in
+// aws-local-stepfunctions with every Lambda task bound to its real handler, and an event bus that
+// matches the template's rules with EventBridge's semantics.
+
+/** Business time that the replay moves forward; backoff sleeps stay real. */
+export class VirtualClock implements Clock {
+  private time: number;
+  constructor(start = Date.now()) {
+    this.time = start;
+  }
+  now(): Date {
+    return new Date(this.time);
+  }
+  advanceTo(date: Date | string): void {
+    this.time = Math.max(this.time, new Date(date).getTime());
+  }
+  sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+  }
+}
+
+export interface PutEventsEntry {
+  Source?: string | undefined;
+  DetailType?: string | undefined;
+  Detail?: string | Record<string, unknown> | undefined;
+  Time?: string | Date | undefined;
+  Resources?: string[] | undefined;
+  EventBusName?: string | undefined;
+}
+
+export interface PutEventsResultEntry {
+  EventId?: string;
+  ErrorCode?: string;
+  ErrorMessage?: string;
+}
+
+export interface ExecutionRecord {
+  machine: string;
+  executionArn: string;
+  input: unknown;
+  status: 'SUCCEEDED' | 'FAILED';
+  output?: unknown;
+  error?: string | undefined;
+  /** The states entered, in order: the ASL path the execution took. */
+  path: string[];
+}
+
+export interface DeadLetter {
+  queueUrl: string;
+  body: unknown;
+}
+
+export interface LocalRuntimeOptions {
+  /** Where rejected events and logs are written (default .rapport/). */
+  outputDir?: string;
+  clock?: VirtualClock;
+  /** Executions running at once. */
+  concurrency?: number;
+  /** Record each execution's path and output (tests); off for replays. */
+  trace?: boolean;
+  /** Milliseconds between ASL retries locally instead of the definition's seconds; only timing changes. */
+  retryDelayMs?: number;
+  meter?: CapacityMeter;
+  /** Wraps a function's ports, for fault injection in tests. */
+  decorate?: (deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps;
+  dynamoDbPort?: number;
+  sesPort?: number;
+}
+
+type Invoke = (input: unknown) => Promise<unknown>;
+
+type HandlerFactory = (runtime: () => RuntimeDeps) => (event: unknown, context: unknown) => Promise<unknown>;
+const isHandlerModule = (module: unknown): module is { createHandler: HandlerFactory } =>
+  typeof (module as { createHandler?: unknown }).createHandler === 'function';
+
+export class LocalRapport {
+  readonly executions: ExecutionRecord[] = [];
+  readonly deadLetters: DeadLetter[] = [];
+  readonly invocations = new Map<string, number>();
+  private readonly queue: (() => Promise<void>)[] = [];
+  private active = 0;
+  private idleWaiters: (() => void)[] = [];
+  private machines = new Map<
+    string,
+    { machine: LocalMachine; runner: StateMachine; tasks: Record<string, Invoke> }
+  >();
+  private readonly rejectedFile: string;
+
+  private constructor(
+    readonly stack: LocalStack,
+    readonly dynamo: RunningEmulator,
+    readonly ses: RunningEmulator,
+    readonly clock: VirtualClock,
+    readonly names: { tableName: string; eventBusName: string; deadLetterQueueUrl: string },
+    private readonly options: LocalRuntimeOptions,
+  ) {
+    const outputDir = options.outputDir ?? fromRoot('.rapport');
+    mkdirSync(outputDir, { recursive: true });
+    this.rejectedFile = `${outputDir}/rejected.ndjson`;
+    writeFileSync(this.rejectedFile, '');
+    this.logFile = `${outputDir}/lambda.log.ndjson`;
+    writeFileSync(this.logFile, '');
+  }
+  private readonly logFile: string;
+
+  static async start(options: LocalRuntimeOptions = {}): Promise<LocalRapport> {
+    const { app } = buildApp({ bundle: false });
+    const template = app.synth().getStackByName(STACK_NAME).template;
+    const names = {
+      tableName: 'rapport-local',
+      eventBusName: 'rapport-local',
+      deadLetterQueueUrl: `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/rapport-local-dead-letters`,
+    };
+    const stack = readLocalStack(template, names);
+    const [dynamo, ses] = await Promise.all([
+      startDynamoDbLocal(options.dynamoDbPort),
+      startSesLocal(options.sesPort),
+    ]);
+    try {
+      const props = stack.table.properties;
+      await createTable(dynamo.endpoint, {
+        TableName: names.tableName,
+        KeySchema: props.KeySchema as never,
+        AttributeDefinitions: props.AttributeDefinitions as never,
+        GlobalSecondaryIndexes: props.GlobalSecondaryIndexes as never,
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+      const runtime = new LocalRapport(
+        stack,
+        dynamo,
+        ses,
+        options.clock ?? new VirtualClock(),
+        names,
+        options,
+      );
+      await runtime.bind();
+      return runtime;
+    } catch (error) {
+      await Promise.all([dynamo.stop(), ses.stop()]);
+      throw error;
+    }
+  }
+
+  /** Binds every Task state: Lambda ARNs to their handlers, service integrations to local stand-ins. */
+  private async bind(): Promise<void> {
+    const write = (line: string) => appendFileSync(this.logFile, `${line}\n`);
+    const lambdas = new Map<string, Invoke>();
+    for (const fn of this.stack.functions) {
+      const module: unknown = await import(pathToFileURL(fromRoot(fn.entry)).href);
+      if (!isHandlerModule(module)) throw new Error(`${fn.entry} does not export createHandler(runtime)`);
+      let deps = createRuntime(fn.environment, {
+        dynamoDbEndpoint: this.dynamo.endpoint,
+        sesEndpoint: this.ses.endpoint,
+        clock: this.clock,
+        meter: this.options.meter,
+        logger: createLogger('info', { service: 'rapport', function: fn.logicalId }, write),
+      });
+      if (this.options.decorate) deps = this.options.decorate(deps, fn.logicalId);
+      const handler = module.createHandler(() => deps);
+      lambdas.set(fn.arn, async (input) => {
+        this.invocations.set(fn.logicalId, (this.invocations.get(fn.logicalId) ?? 0) + 1);
+        const context = {
+          awsRequestId: randomUUID(),
+          functionName: fn.logicalId,
+          getRemainingTimeInMillis: () => 15_000,
+        };
+        return JSON.parse(JSON.stringify((await handler(structuredClone(input), context)) ?? null));
+      });
+    }
+    const integrations: Record<string, Invoke> = {
+      'arn:aws:states:::events:putEvents': async (input) => {
+        const { Entries } = z.object({ Entries: z.array(z.record(z.string(), z.unknown())) }).parse(input);
+        const results = this.putEvents(Entries as PutEventsEntry[]);
+        return { Entries: results, FailedEntryCount: results.filter((r) => r.ErrorCode).length };
+      },
+      'arn:aws:states:::sqs:sendMessage': async (input) => {
+        const { QueueUrl, MessageBody } = z
+          .object({ QueueUrl: z.string(), MessageBody: z.unknown() })
+          .parse(input);
+        this.deadLetters.push({ queueUrl: QueueUrl, body: MessageBody });
+        appendFileSync(this.rejectedFile, `${JSON.stringify(MessageBody)}\n`);
+        return { MessageId: randomUUID() };
+      },
+    };
+    for (const machine of this.stack.machines) {
+      const tasks: Record<string, Invoke> = {};
+      const retries: Record<string, number> = {};
+      const visit = (states: Record<string, unknown>) => {
+        for (const [name, raw] of Object.entries(states)) {
+          const state = z
+            .object({
+              Type: z.string(),
+              Resource: z.string().optional(),
+              Retry: z.array(z.unknown()).optional(),
+            })
+            .passthrough()
+            .parse(raw);
+          if (state.Type === 'Task' && state.Resource) {
+            const bound = lambdas.get(state.Resource) ?? integrations[state.Resource];
+            if (!bound)
+              throw new Error(`${machine.logicalId}.${name}: no local binding for ${state.Resource}`);
+            tasks[name] = bound;
+          }
+          if (state.Retry) retries[name] = this.options.retryDelayMs ?? 20;
+          for (const nested of ['Iterator', 'ItemProcessor'] as const) {
+            const inner = (raw as Record<string, { States?: Record<string, unknown> }>)[nested];
+            if (inner?.States) visit(inner.States);
+          }
+        }
+      };
+      visit(machine.definition.States as Record<string, unknown>);
+      const runner = new StateMachine(machine.definition as never, {
+        validationOptions: { checkArn: false },
+      });
+      this.machines.set(machine.arn, { machine, runner, tasks });
+      this.retryOverrides.set(machine.arn, retries);
+    }
+  }
+  private readonly retryOverrides = new Map<string, Record<string, number>>();
+
+  /** EventBridge PutEvents: validates entries as AWS does, then starts every machine whose rule matches. */
+  putEvents(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
+    return entries.map((entry) => {
+      if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+        return {
+          ErrorCode: 'InvalidArgument',
+          ErrorMessage: 'Parameters Source, DetailType and Detail are required.',
+        };
+      }
+      let detail: unknown;
+      try {
+        detail = typeof entry.Detail === 'string' ? JSON.parse(entry.Detail) : entry.Detail;
+      } catch {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+      }
+      if (typeof detail !== 'object' || detail === null || Array.isArray(detail)) {
+        return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail must be a JSON object.' };
+      }
+      const id = randomUUID();
+      const time = entry.Time ? new Date(entry.Time) : this.clock.now();
+      const event = {
+        version: '0',
+        id,
+        'detail-type': entry.DetailType,
+        source: entry.Source,
+        account: LOCAL_ACCOUNT,
+        time: time.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        region: LOCAL_REGION,
+        resources: entry.Resources ?? [],
+        detail,
+      };
+      for (const rule of this.stack.rules) {
+        if (!matchesEventPattern(rule.pattern, event)) continue;
+        for (const target of rule.targets) this.startExecution(target, event);
+      }
+      return { EventId: id };
+    });
+  }
+
+  /** Queues an execution; at most `concurrency` run at once. */
+  startExecution(machineArn: string, input: unknown): void {
+    const bound = this.machines.get(machineArn);
+    if (!bound) throw new Error(`no local state machine ${machineArn}`);
+    this.queue.push(() => this.execute(bound.machine, bound.runner, bound.tasks, input));
+    this.pump();
+  }
+
+  private pump(): void {
+    const limit = this.options.concurrency ?? 16;
+    while (this.active < limit && this.queue.length > 0) {
+      const next = this.queue.shift()!;
+      this.active++;
+      void next().finally(() => {
+        this.active--;
+        this.pump();
+        if (this.active === 0 && this.queue.length === 0) {
+          for (const resolve of this.idleWaiters.splice(0)) resolve();
+        }
+      });
+    }
+  }
+
+  /** Executions queued or running. */
+  get pending(): number {
+    return this.active + this.queue.length;
+  }
+
+  /** Resolves when nothing is queued or running, including executions started by executions. */
+  drain(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async execute(
+    machine: LocalMachine,
+    runner: StateMachine,
+    tasks: Record<string, Invoke>,
+    input: unknown,
+  ): Promise<void> {
+    const name = randomUUID();
+    const executionArn = `${machine.arn.replace(':stateMachine:', ':express:')}:${name}`;
+    const execution = runner.run(input as never, {
+      overrides: {
+        taskResourceLocalHandlers: tasks as never,
+        retryIntervalOverrides: this.retryOverrides.get(machine.arn) ?? {},
+      },
+      context: { Execution: { Id: executionArn, Name: name } },
+    });
+    const path: string[] = [];
+    const collecting = this.options.trace
+      ? (async () => {
+          for await (const log of execution.eventLogs) {
+            if (log.type === 'StateEntered') path.push(log.state.name);
+          }
+        })()
+      : Promise.resolve();
+    try {
+      const output = await execution.result;
+      await collecting;
+      if (this.options.trace) {
+        this.executions.push({
+          machine: machine.logicalId,
+          executionArn,
+          input,
+          status: 'SUCCEEDED',
+          output,
+          path,
+        });
+      }
+    } catch (error) {
+      await collecting.catch(() => undefined);
+      const message =
+        error instanceof ExecutionError || error instanceof Error ? error.message : String(error);
+      this.executions.push({
+        machine: machine.logicalId,
+        executionArn,
+        input,
+        status: 'FAILED',
+        error: message,
+        path,
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.dynamo.stop(), this.ses.stop()]);
+  }
+}

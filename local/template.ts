@@ -1,0 +1,138 @@
+import { z } from 'zod';
+import { ENTRY_METADATA } from '#infra/rapport-function.ts';
+
+// Reads what the local runtime needs out of the synthesized CloudFormation template: the table,
+// the functions and their handler files, the state machines (definitions with substitutions
+// resolved to local values) and the rules that start them. Nothing is declared twice.
+
+export const LOCAL_ACCOUNT = '000000000000';
+export const LOCAL_REGION = 'us-east-1';
+
+const resourceSchema = z.object({
+  Type: z.string(),
+  Properties: z.record(z.string(), z.unknown()).default({}),
+  Metadata: z.record(z.string(), z.unknown()).optional(),
+});
+const templateSchema = z.object({ Resources: z.record(z.string(), resourceSchema) });
+export type Template = z.infer<typeof templateSchema>;
+
+export interface LocalNames {
+  tableName: string;
+  eventBusName: string;
+  deadLetterQueueUrl: string;
+}
+
+export const lambdaArn = (logicalId: string) =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${logicalId}`;
+export const stateMachineArn = (logicalId: string) =>
+  `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:${logicalId}`;
+
+export interface LocalFunction {
+  logicalId: string;
+  arn: string;
+  entry: string;
+  environment: Record<string, string>;
+}
+
+export interface LocalMachine {
+  logicalId: string;
+  arn: string;
+  definition: Record<string, unknown>;
+}
+
+export interface LocalRule {
+  logicalId: string;
+  pattern: Record<string, unknown>;
+  targets: string[];
+}
+
+export interface LocalStack {
+  table: { properties: Record<string, unknown> };
+  functions: LocalFunction[];
+  machines: LocalMachine[];
+  rules: LocalRule[];
+}
+
+export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
+  const template = templateSchema.parse(raw);
+  const resources = Object.entries(template.Resources);
+  const byType = (type: string) => resources.filter(([, resource]) => resource.Type === type);
+
+  /** Resolves the intrinsic functions our template uses to local values. */
+  const resolve = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(resolve);
+    if (typeof value !== 'object' || value === null) return value;
+    const record = value as Record<string, unknown>;
+    if (typeof record.Ref === 'string') return refOf(record.Ref);
+    if (Array.isArray(record['Fn::GetAtt'])) {
+      const [id, attribute] = record['Fn::GetAtt'] as [string, string];
+      return getAtt(id, attribute);
+    }
+    if (Array.isArray(record['Fn::Join'])) {
+      const [separator, parts] = record['Fn::Join'] as [string, unknown[]];
+      return parts.map(resolve).join(separator);
+    }
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, resolve(inner)]));
+  };
+  const typeOf = (id: string) => template.Resources[id]?.Type;
+  const refOf = (id: string): string => {
+    switch (typeOf(id)) {
+      case 'AWS::DynamoDB::Table':
+        return names.tableName;
+      case 'AWS::Events::EventBus':
+        return names.eventBusName;
+      case 'AWS::SQS::Queue':
+        return names.deadLetterQueueUrl;
+      case 'AWS::StepFunctions::StateMachine':
+        return stateMachineArn(id);
+      case 'AWS::Lambda::Function':
+        return id;
+      default:
+        return `local-${id}`;
+    }
+  };
+  const getAtt = (id: string, attribute: string): string => {
+    if (typeOf(id) === 'AWS::Lambda::Function' && attribute === 'Arn') return lambdaArn(id);
+    return `arn:aws:local:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${id}/${attribute}`;
+  };
+
+  const [table] = byType('AWS::DynamoDB::Table');
+  if (!table) throw new Error('The synthesized template has no DynamoDB table');
+
+  const functions = byType('AWS::Lambda::Function')
+    .filter(([, resource]) => typeof resource.Metadata?.[ENTRY_METADATA] === 'string')
+    .map(([logicalId, resource]) => ({
+      logicalId,
+      arn: lambdaArn(logicalId),
+      entry: String(resource.Metadata?.[ENTRY_METADATA]),
+      environment: z
+        .record(z.string(), z.string())
+        .parse(
+          resolve((resource.Properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}),
+        ),
+    }));
+
+  const machines = byType('AWS::StepFunctions::StateMachine').map(([logicalId, resource]) => {
+    const substitutions = z
+      .record(z.string(), z.string())
+      .parse(resolve(resource.Properties.DefinitionSubstitutions ?? {}));
+    const raw = String(resolve(resource.Properties.DefinitionString));
+    const text = raw.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, key: string) => substitutions[key] ?? whole);
+    return {
+      logicalId,
+      arn: stateMachineArn(logicalId),
+      definition: JSON.parse(text) as Record<string, unknown>,
+    };
+  });
+
+  const rules = byType('AWS::Events::Rule').map(([logicalId, resource]) => ({
+    logicalId,
+    pattern: z.record(z.string(), z.unknown()).parse(resource.Properties.EventPattern),
+    targets: z
+      .array(z.object({ Arn: z.string() }).passthrough())
+      .parse(resolve(resource.Properties.Targets ?? []))
+      .map((target) => target.Arn),
+  }));
+
+  return { table: { properties: table[1].Properties }, functions, machines, rules };
+};

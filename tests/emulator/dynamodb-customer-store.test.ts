@@ -1,0 +1,164 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCommerceEvent } from '../../domain/events.ts';
+import type { Program } from '../../domain/program.ts';
+import { TABLE_DESIGN } from '../../domain/table-design.ts';
+import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
+import { recordEvent } from '../../domain/use-cases/record-event.ts';
+import { DynamoDbCustomerStore } from '../../functions/adapters/dynamodb-customer-store.ts';
+import { systemClock } from '../../functions/commons/runtime.ts';
+import {
+  createTable,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type RunningEmulator,
+  startDynamoDbLocal,
+} from '../../local/emulators.ts';
+import { eventFixture } from '../support/fixtures.ts';
+
+const program: Program = {
+  version: 1,
+  id: 'test',
+  name: 'Test',
+  currency: 'USD',
+  sender: { from: 'Shop <hello@example.com>' },
+  earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
+};
+
+describe('the DynamoDB customer store against DynamoDB Local', () => {
+  let dynamo: RunningEmulator;
+  let store: DynamoDbCustomerStore;
+  const capacity: { operation: string; units: number }[] = [];
+  let tableCount = 0;
+
+  const freshStore = async () => {
+    const tableName = `customers-${++tableCount}`;
+    await createTable(dynamo.endpoint, {
+      TableName: tableName,
+      KeySchema: [
+        { AttributeName: TABLE_DESIGN.partitionKey, KeyType: 'HASH' },
+        { AttributeName: TABLE_DESIGN.sortKey, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: TABLE_DESIGN.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE_DESIGN.sortKey, AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+    const client = new DynamoDBClient({
+      endpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    return new DynamoDbCustomerStore(client, tableName, (operation, consumed) => {
+      for (const c of consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed]) {
+        capacity.push({ operation, units: c.CapacityUnits ?? 0 });
+      }
+    });
+  };
+
+  const order = (n: number, customerId = 'c-1') => {
+    const event = eventFixture('order-placed');
+    event.id = `event-${customerId}-${n}`;
+    Object.assign(event.detail, {
+      orderId: `o-${n}`,
+      customerId,
+      total: n + 0.25,
+      placedAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
+    });
+    return parseCommerceEvent(event);
+  };
+
+  beforeAll(async () => {
+    dynamo = await startDynamoDbLocal();
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+
+  it('keeps exact totals when fifty orders for one customer arrive at once', async () => {
+    store = await freshStore();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => recordEvent(order(i + 1), { store, clock: systemClock, program })),
+    );
+    expect(results.every((r) => r.outcome === 'applied')).toBe(true);
+    const profile = await store.getProfile('c-1');
+    // 1.25 + 2.25 + ... + 50.25 = 1275 + 12.50
+    expect(profile).toMatchObject({
+      orderCount: 50,
+      lifetimeSpendMinor: 128_750,
+      firstOrderAt: '2026-01-01T00:01:00.000Z',
+      lastOrderAt: '2026-01-01T00:50:00.000Z',
+    });
+    expect(profile?.version).toBe(50);
+  });
+
+  it('records an order delivered twenty times at once exactly once', async () => {
+    store = await freshStore();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => recordEvent(order(7), { store, clock: systemClock, program })),
+    );
+    expect(results.filter((r) => r.outcome === 'applied')).toHaveLength(1);
+    expect(await store.getProfile('c-1')).toMatchObject({ orderCount: 1, lifetimeSpendMinor: 725 });
+  });
+
+  it('awards an order once when ten award attempts race, with the ledger and balance in one transaction', async () => {
+    store = await freshStore();
+    await recordEvent(order(42), { store, clock: systemClock, program });
+    const awards = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        awardOrderPoints(
+          { customerId: 'c-1', orderId: 'o-42', eventId: 'e', flowId: 'f', rule: program.earn },
+          {
+            store,
+            clock: systemClock,
+          },
+        ),
+      ),
+    );
+    expect(awards.filter((a) => !a.duplicate)).toHaveLength(1);
+    expect(awards.every((a) => a.points === 42)).toBe(true);
+    expect(await store.getProfile('c-1')).toMatchObject({ pointsBalance: 42, lifetimePoints: 42 });
+    expect(await store.getLedgerEntry('c-1', 'earn:order:o-42')).toMatchObject({
+      points: 42,
+      ruleId: 'base-earn',
+    });
+    expect(await store.getOrder('c-1', 'o-42')).toMatchObject({ pointsAwarded: 42 });
+  });
+
+  it('keeps points consistent when a refund races the award of the same order', async () => {
+    store = await freshStore();
+    await recordEvent(order(42), { store, clock: systemClock, program });
+    const refund = eventFixture('order-refunded');
+    Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-42', amount: 20 });
+    await Promise.all([
+      awardOrderPoints(
+        { customerId: 'c-1', orderId: 'o-42', eventId: 'e', flowId: 'f', rule: program.earn },
+        {
+          store,
+          clock: systemClock,
+        },
+      ),
+      recordEvent(parseCommerceEvent(refund), { store, clock: systemClock, program }),
+    ]);
+    // Whichever came first, the order keeps the points of its unrefunded 22.25: 22.
+    expect(await store.getProfile('c-1')).toMatchObject({ pointsBalance: 22, refundedMinor: 2000 });
+  });
+
+  it('claims a send once and lets only a sure failure release it', async () => {
+    store = await freshStore();
+    const claim = { customerId: 'c-1', key: 'flow#event#step', templateId: 't', at: '2026-01-01T00:00:00Z' };
+    expect(await store.claimSend(claim)).toBe('claimed');
+    expect(await store.claimSend(claim)).toBe('taken');
+    await store.releaseSend('c-1', claim.key);
+    expect(await store.claimSend(claim)).toBe('claimed');
+    await store.completeSend('c-1', claim.key, 'm-1');
+    await expect(store.releaseSend('c-1', claim.key)).rejects.toThrow(/conditional/i);
+    expect(await store.getSend('c-1', claim.key)).toMatchObject({ status: 'sent', messageId: 'm-1' });
+  });
+
+  it('reports the capacity every call consumes', async () => {
+    expect(capacity.some((c) => c.operation === 'TransactWriteItems' && c.units > 0)).toBe(true);
+    expect(capacity.some((c) => c.operation === 'GetItem' && c.units > 0)).toBe(true);
+  });
+});

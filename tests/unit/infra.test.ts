@@ -1,0 +1,88 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Template } from 'aws-cdk-lib/assertions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/app.ts';
+
+describe('the CDK stack', () => {
+  const outdir = mkdtempSync(join(tmpdir(), 'rapport-cdk-'));
+  let template: Template;
+
+  beforeAll(() => {
+    const { app, stack } = buildApp({ outdir, bundle: false });
+    // cdk-nag's AwsSolutions checks run here: any unacknowledged finding makes synth throw.
+    app.synth();
+    template = Template.fromStack(stack);
+  });
+  afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+  it('passes every cdk-nag AwsSolutions check, with a reason for each acknowledged one', () => {
+    const report = JSON.parse(readFileSync(join(outdir, 'validation-report.json'), 'utf8')) as {
+      pluginReports: { conclusion: string; violations: unknown[] }[];
+    };
+    for (const plugin of report.pluginReports) expect(plugin.violations).toEqual([]);
+  });
+
+  it('runs every function on Node 24, arm64, with the table name from the table itself', () => {
+    const functions = template.findResources('AWS::Lambda::Function');
+    expect(Object.keys(functions)).toHaveLength(3);
+    for (const fn of Object.values(functions)) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'nodejs24.x',
+        Architectures: ['arm64'],
+        Environment: { Variables: { TABLE_NAME: { Ref: expect.stringMatching(/^Table/) } } },
+      });
+      expect(fn.Metadata['rapport:entry']).toMatch(/^functions\/[a-z-]+\.ts$/);
+    }
+  });
+
+  it('deploys the ingest machine and each flow as Express state machines started by rules on one bus', () => {
+    const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(['EXPRESS', 'EXPRESS']);
+    const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+    expect(rules.map((r) => r.EventPattern.source)).toEqual([
+      [{ 'anything-but': { prefix: 'rapport.' } }],
+      ['rapport.ingest'],
+    ]);
+    expect(rules[1].EventPattern['detail-type']).toEqual(['order.placed']);
+    for (const rule of rules) {
+      expect(rule.EventBusName).toEqual({ Ref: expect.stringMatching(/^Bus/) });
+      expect(rule.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
+    }
+  });
+
+  it('keeps one table with point-in-time recovery and no hard-coded physical names', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+    });
+    for (const type of [
+      'AWS::DynamoDB::Table',
+      'AWS::Events::EventBus',
+      'AWS::SQS::Queue',
+      'AWS::Lambda::Function',
+    ]) {
+      for (const resource of Object.values(template.findResources(type))) {
+        expect(
+          resource.Properties.TableName ?? resource.Properties.QueueName ?? resource.Properties.FunctionName,
+        ).toBeUndefined();
+      }
+    }
+  });
+
+  it('lets the mailer send only as the program sender, never from any identity', () => {
+    const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
+    expect(policies).toContain('identity/example.com');
+    expect(policies).toContain('identity/hello@example.com');
+    expect(policies).not.toMatch(/"ses:SendEmail"[^\]]*"Resource":"\*"/);
+  });
+
+  it('substitutes only the ARNs each state machine uses', () => {
+    const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
+    const keys = machines.map((m) => Object.keys(m.Properties.DefinitionSubstitutions).sort());
+    expect(keys).toContainEqual(['DeadLetterQueueUrl', 'EventBusName', 'RecordEventFunctionArn']);
+    expect(keys).toContainEqual(['AwardPointsFunctionArn', 'DeadLetterQueueUrl', 'SendEmailFunctionArn']);
+  });
+});

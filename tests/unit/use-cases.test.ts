@@ -1,0 +1,153 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  InvalidEventError,
+  MailNotSentError,
+  MailRejectedError,
+  NotFoundError,
+} from '../../domain/errors.ts';
+import { parseCommerceEvent } from '../../domain/events.ts';
+import type { Program } from '../../domain/program.ts';
+import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
+import { recordEvent } from '../../domain/use-cases/record-event.ts';
+import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
+import { eventFixture } from '../support/fixtures.ts';
+import { CapturingMailer, fixedClock, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+
+const program: Program = {
+  version: 1,
+  id: 'test',
+  name: 'Test',
+  currency: 'USD',
+  sender: { from: 'Shop <hello@example.com>' },
+  earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
+};
+
+describe('recording events, awarding points and sending email', () => {
+  let store: InMemoryCustomerStore;
+  let mailer: CapturingMailer;
+  const clock = fixedClock();
+  const deps = () => ({ store, mailer, clock, program });
+  const placed = () => parseCommerceEvent(eventFixture('order-placed'));
+  const award = () =>
+    awardOrderPoints(
+      { customerId: 'c-42', orderId: 'o-1001', eventId: 'e-1', flowId: 'thank-you', rule: program.earn },
+      deps(),
+    );
+  const mail = (): SendEmailInput => ({
+    customerId: 'c-42',
+    flowId: 'thank-you',
+    stepId: 'thank',
+    eventId: 'e-1',
+    template: {
+      id: 't',
+      subject: 'Thanks {{ customer.firstName }}',
+      html: '<p>{{ steps.award.points }} / {{ customer.pointsBalance }}</p>',
+    },
+    sender: program.sender,
+    currency: 'USD',
+    context: { steps: { award: { points: 42 } } },
+  });
+
+  beforeEach(() => {
+    store = new InMemoryCustomerStore();
+    mailer = new CapturingMailer();
+  });
+
+  it('records an order once, however often it is delivered', async () => {
+    expect((await recordEvent(placed(), deps())).outcome).toBe('applied');
+    expect((await recordEvent(placed(), deps())).outcome).toBe('duplicate');
+    expect(store.profiles.get('c-42')).toMatchObject({ orderCount: 1, lifetimeSpendMinor: 4299 });
+  });
+
+  it('awards an order its points once and reports the same points on a repeat', async () => {
+    await recordEvent(placed(), deps());
+    expect(await award()).toMatchObject({ points: 42, duplicate: false });
+    expect(await award()).toMatchObject({ points: 42, duplicate: true });
+    expect(store.profiles.get('c-42')?.pointsBalance).toBe(42);
+    expect([...store.ledger.values()].map((e) => [e.entryId, e.points, e.ruleId])).toEqual([
+      ['earn:order:o-1001', 42, 'base-earn'],
+    ]);
+  });
+
+  it('cannot award points for an order it has not recorded yet (retried until it has)', async () => {
+    await expect(award()).rejects.toBeInstanceOf(NotFoundError);
+  });
+
+  it('takes back the points of a refunded amount, once', async () => {
+    await recordEvent(placed(), deps());
+    await award();
+    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'applied', pointsReversed: 12 });
+    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'duplicate', pointsReversed: 12 });
+    expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 30, refundedMinor: 1299 });
+  });
+
+  it('refuses a refund larger than what is left of the order', async () => {
+    await recordEvent(placed(), deps());
+    const refund = eventFixture('order-refunded');
+    refund.detail.amount = 50;
+    await expect(recordEvent(parseCommerceEvent(refund), deps())).rejects.toThrow(
+      'detail.amount: $50.00 is more than the $42.99 left to refund on order o-1001',
+    );
+  });
+
+  it('refuses an order in another currency than the program', async () => {
+    const event = eventFixture('order-placed');
+    event.detail.currency = 'EUR';
+    await expect(recordEvent(parseCommerceEvent(event), deps())).rejects.toBeInstanceOf(InvalidEventError);
+  });
+
+  it('sends a personalized email once per customer, flow, event and step', async () => {
+    await recordEvent(placed(), deps());
+    await award();
+    expect((await sendEmail(mail(), deps())).status).toBe('sent');
+    expect(await sendEmail(mail(), deps())).toEqual({ status: 'duplicate', previous: 'sent' });
+    expect(mailer.sent).toHaveLength(1);
+    expect(mailer.sent[0]).toMatchObject({
+      to: 'ada@example.com',
+      subject: 'Thanks Ada',
+      html: '<p>42 / 42</p>',
+      text: '42 / 42',
+    });
+  });
+
+  it('releases the claim when the provider surely did not send, so the retry sends exactly once', async () => {
+    await recordEvent(placed(), deps());
+    let calls = 0;
+    const flaky = {
+      send: async (email: Parameters<CapturingMailer['send']>[0]) => {
+        calls++;
+        if (calls === 1) throw new MailNotSentError('throttled');
+        return mailer.send(email);
+      },
+    };
+    await expect(sendEmail(mail(), { ...deps(), mailer: flaky })).rejects.toBeInstanceOf(MailNotSentError);
+    expect((await sendEmail(mail(), { ...deps(), mailer: flaky })).status).toBe('sent');
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('never sends twice when it crashed between sending and recording the send', async () => {
+    await recordEvent(placed(), deps());
+    const crashing = Object.create(store) as InMemoryCustomerStore;
+    crashing.completeSend = async () => {
+      throw new Error('Lambda timed out');
+    };
+    await expect(sendEmail(mail(), { ...deps(), store: crashing })).rejects.toThrow('Lambda timed out');
+    expect(await sendEmail(mail(), deps())).toEqual({ status: 'duplicate', previous: 'sending' });
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('records a permanent rejection and does not retry it', async () => {
+    await recordEvent(placed(), deps());
+    const rejecting = {
+      send: async () => {
+        throw new MailRejectedError('Email address is not verified');
+      },
+    };
+    expect(await sendEmail(mail(), { ...deps(), mailer: rejecting })).toEqual({
+      status: 'failed',
+      reason: 'Email address is not verified',
+    });
+    expect([...store.sends.values()][0]).toMatchObject({ status: 'failed' });
+  });
+});
