@@ -69,8 +69,15 @@ export interface CustomerStore {
   ): Promise<WriteOutcome>;
   /** One transaction: the ledger entry (must not exist), the balance, and the order's points, if its refunds are unchanged. */
   awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number): Promise<WriteOutcome>;
-  /** One transaction: the reversal entry (must not exist), the balance, and the order's refunded amount. */
-  recordRefund(entry: LedgerEntry, refundMinor: number, expectedRefundedMinor: number): Promise<WriteOutcome>;
+  /**
+   * One transaction: the reversal entry (must not exist), the balance, and the order's refunded
+   * amount, if the order's refunds and awarded points are still what the reversal was computed from.
+   */
+  recordRefund(
+    entry: LedgerEntry,
+    refundMinor: number,
+    expected: { refundedMinor: number; pointsAwarded: number },
+  ): Promise<WriteOutcome>;
   getLedgerEntry(customerId: string, entryId: string): Promise<LedgerEntry | undefined>;
   claimSend(claim: SendClaim): Promise<'claimed' | 'taken'>;
   getSend(customerId: string, key: string): Promise<StoredSend | undefined>;

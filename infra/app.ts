@@ -26,7 +26,8 @@ export const buildApp = (options: { outdir?: string; workflowsDir?: string; bund
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
   try {
-    buildApp().app.synth();
+    // RAPPORT_WORKFLOWS_DIR points synth at another workflows folder (a branch's, a test's).
+    buildApp({ workflowsDir: process.env.RAPPORT_WORKFLOWS_DIR }).app.synth();
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`Workflow configuration has errors; nothing was synthesized:\n${error.message}\n`);

@@ -65,6 +65,8 @@ export interface ExecutionRecord {
   error?: string | undefined;
   /** The states entered, in order: the ASL path the execution took. */
   path: string[];
+  /** How often each state was retried by its Retry clause. */
+  retries: Record<string, number>;
 }
 
 export interface DeadLetter {
@@ -329,10 +331,12 @@ export class LocalRapport {
       context: { Execution: { Id: executionArn, Name: name } },
     });
     const path: string[] = [];
+    const retries: Record<string, number> = {};
     const collecting = this.options.trace
       ? (async () => {
           for await (const log of execution.eventLogs) {
             if (log.type === 'StateEntered') path.push(log.state.name);
+            if (log.type === 'StateRetried') retries[log.state.name] = (retries[log.state.name] ?? 0) + 1;
           }
         })()
       : Promise.resolve();
@@ -347,6 +351,7 @@ export class LocalRapport {
           status: 'SUCCEEDED',
           output,
           path,
+          retries,
         });
       }
     } catch (error) {
@@ -360,6 +365,7 @@ export class LocalRapport {
         status: 'FAILED',
         error: message,
         path,
+        retries,
       });
     }
   }

@@ -114,7 +114,7 @@ const recordRefund = async (
       eventId,
       at: refund.refundedAt,
     };
-    return { outcome: await store.recordRefund(entry, refundMinor, order.refundedMinor) };
+    return { outcome: await store.recordRefund(entry, refundMinor, order) };
   });
   if (outcome === 'duplicate') {
     const entry = await store.getLedgerEntry(refund.customerId, entryId);

@@ -283,7 +283,11 @@ export class DynamoDbCustomerStore implements CustomerStore {
     ]);
   }
 
-  recordRefund(entry: LedgerEntry, refundMinor: number, expectedRefundedMinor: number) {
+  recordRefund(
+    entry: LedgerEntry,
+    refundMinor: number,
+    expected: { refundedMinor: number; pointsAwarded: number },
+  ) {
     return this.transact([
       this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
       {
@@ -291,10 +295,12 @@ export class DynamoDbCustomerStore implements CustomerStore {
           TableName: this.tableName,
           Key: this.key(entry.customerId, keys.order(entry.orderId ?? '')),
           UpdateExpression: 'SET refundedMinor = :next ADD pointsReversed :reversed',
-          ConditionExpression: 'refundedMinor = :expected',
+          // The reversal was computed from these two: an award landing in between must force a re-read.
+          ConditionExpression: 'refundedMinor = :expected AND pointsAwarded = :awarded',
           ExpressionAttributeValues: {
-            ':next': expectedRefundedMinor + refundMinor,
-            ':expected': expectedRefundedMinor,
+            ':next': expected.refundedMinor + refundMinor,
+            ':expected': expected.refundedMinor,
+            ':awarded': expected.pointsAwarded,
             ':reversed': -entry.points,
           },
         },

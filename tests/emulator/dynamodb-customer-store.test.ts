@@ -128,21 +128,29 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
 
   it('keeps points consistent when a refund races the award of the same order', async () => {
     store = await freshStore();
-    await recordEvent(order(42), { store, clock: systemClock, program });
-    const refund = eventFixture('order-refunded');
-    Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-42', amount: 20 });
-    await Promise.all([
-      awardOrderPoints(
-        { customerId: 'c-1', orderId: 'o-42', eventId: 'e', flowId: 'f', rule: program.earn },
-        {
-          store,
-          clock: systemClock,
-        },
-      ),
-      recordEvent(parseCommerceEvent(refund), { store, clock: systemClock, program }),
-    ]);
-    // Whichever came first, the order keeps the points of its unrefunded 22.25: 22.
-    expect(await store.getProfile('c-1')).toMatchObject({ pointsBalance: 22, refundedMinor: 2000 });
+    for (let round = 1; round <= 10; round++) {
+      await recordEvent(order(40 + round, `race-${round}`), { store, clock: systemClock, program });
+      const refund = eventFixture('order-refunded');
+      Object.assign(refund.detail, { customerId: `race-${round}`, orderId: `o-${40 + round}`, amount: 20 });
+      await Promise.all([
+        awardOrderPoints(
+          {
+            customerId: `race-${round}`,
+            orderId: `o-${40 + round}`,
+            eventId: 'e',
+            flowId: 'f',
+            rule: program.earn,
+          },
+          { store, clock: systemClock },
+        ),
+        recordEvent(parseCommerceEvent(refund), { store, clock: systemClock, program }),
+      ]);
+      // Whichever came first, the order keeps the points of its unrefunded (40 + round + 0.25) - 20.
+      expect(await store.getProfile(`race-${round}`)).toMatchObject({
+        pointsBalance: 20 + round,
+        refundedMinor: 2000,
+      });
+    }
   });
 
   it('claims a send once and lets only a sure failure release it', async () => {

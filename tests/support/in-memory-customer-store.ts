@@ -70,13 +70,19 @@ export class InMemoryCustomerStore implements CustomerStore {
   async recordRefund(
     entry: LedgerEntry,
     refundMinor: number,
-    expectedRefundedMinor: number,
+    expected: { refundedMinor: number; pointsAwarded: number },
   ): Promise<WriteOutcome> {
     const ledgerKey = `${entry.customerId}/${entry.entryId}`;
     if (this.ledger.has(ledgerKey)) return 'duplicate';
     const order = this.orders.get(`${entry.customerId}/${entry.orderId}`);
     const profile = this.profiles.get(entry.customerId);
-    if (!order || !profile || order.refundedMinor !== expectedRefundedMinor) return 'conflict';
+    if (
+      !order ||
+      !profile ||
+      order.refundedMinor !== expected.refundedMinor ||
+      order.pointsAwarded !== expected.pointsAwarded
+    )
+      return 'conflict';
     this.ledger.set(ledgerKey, { ...entry });
     order.refundedMinor += refundMinor;
     order.pointsReversed -= entry.points;

@@ -82,6 +82,22 @@ describe('recording events, awarding points and sending email', () => {
     expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 30, refundedMinor: 1299 });
   });
 
+  it('reads again when an award lands between a refund reading the order and writing', async () => {
+    await recordEvent(placed(), deps());
+    const racing = Object.create(store) as InMemoryCustomerStore;
+    let raced = false;
+    racing.recordRefund = async (...args) => {
+      if (!raced) {
+        raced = true;
+        await award();
+      }
+      return store.recordRefund(...args);
+    };
+    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    expect(await recordEvent(refund, { ...deps(), store: racing })).toMatchObject({ pointsReversed: 12 });
+    expect(store.profiles.get('c-42')?.pointsBalance).toBe(30);
+  });
+
   it('refuses a refund larger than what is left of the order', async () => {
     await recordEvent(placed(), deps());
     const refund = eventFixture('order-refunded');
