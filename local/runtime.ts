@@ -1,6 +1,6 @@
 import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { z } from 'zod';
@@ -122,10 +122,9 @@ export class LocalRapport {
     mkdirSync(outputDir, { recursive: true });
     this.rejectedFile = `${outputDir}/rejected.ndjson`;
     writeFileSync(this.rejectedFile, '');
-    this.logFile = `${outputDir}/lambda.log.ndjson`;
-    writeFileSync(this.logFile, '');
+    this.log = createWriteStream(`${outputDir}/lambda.log.ndjson`);
   }
-  private readonly logFile: string;
+  private readonly log: WriteStream;
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRapport> {
     const { app } = buildApp({ bundle: false });
@@ -167,7 +166,7 @@ export class LocalRapport {
 
   /** Binds every Task state: Lambda ARNs to their handlers, service integrations to local stand-ins. */
   private async bind(): Promise<void> {
-    const write = (line: string) => appendFileSync(this.logFile, `${line}\n`);
+    const write = (line: string) => this.log.write(`${line}\n`);
     const lambdas = new Map<string, Invoke>();
     for (const fn of this.stack.functions) {
       const module: unknown = await import(pathToFileURL(fromRoot(fn.entry)).href);
@@ -371,6 +370,10 @@ export class LocalRapport {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([this.dynamo.stop(), this.ses.stop()]);
+    await Promise.all([
+      this.dynamo.stop(),
+      this.ses.stop(),
+      new Promise<void>((resolve) => this.log.end(() => resolve())),
+    ]);
   }
 }

@@ -1,0 +1,58 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileProject } from '../../domain/workflow/compile.ts';
+import { fromRoot } from '../../infra/paths.ts';
+import { readWorkflowSources } from '../../infra/workflow-files.ts';
+import { parseCdnow } from '../../local/cdnow.ts';
+import { startEventsEndpoint } from '../../local/events-endpoint.ts';
+import { type ReplaySummary, replayPurchases } from '../../local/replay.ts';
+import { LocalRapport } from '../../local/runtime.ts';
+
+// The whole CDNOW sample through the local stack, as `npm start` runs it.
+describe('replaying the CDNOW sample', () => {
+  let runtime: LocalRapport;
+  let server: Server;
+  let summary: ReplaySummary;
+
+  beforeAll(async () => {
+    runtime = await LocalRapport.start({ outputDir: fromRoot('.rapport/test-replay') });
+    const endpoint = await startEventsEndpoint(runtime);
+    server = endpoint.server;
+    const dataset = fromRoot('../shared/data/cdnow_sample.txt');
+    summary = await replayPurchases(runtime, endpoint.endpoint, parseCdnow(readFileSync(dataset, 'utf8')), {
+      dataset,
+      program: compileProject(readWorkflowSources()).program,
+    });
+  }, 600_000);
+  afterAll(async () => {
+    server?.close();
+    await runtime?.stop();
+  });
+
+  it('records 6,919 orders from 2,357 customers', () => {
+    expect(summary).toMatchObject({
+      events: 6919,
+      orders: 6919,
+      customers: 2357,
+      rejected: 0,
+      failedExecutions: 0,
+    });
+  });
+
+  it('accounts for every point: dataset, ledger and balances agree', () => {
+    // Sum over the sample of floor(dollars): computed from the file, not from the system under test.
+    const expected = parseCdnow(readFileSync(fromRoot('../shared/data/cdnow_sample.txt'), 'utf8')).reduce(
+      (sum, p) => sum + Math.floor(Math.round(p.dollars * 100) / 100),
+      0,
+    );
+    expect(summary.pointsEarned).toBe(expected);
+    expect(summary.pointsBalance).toBe(expected);
+    expect(summary.ledgerEntries).toBe(6919);
+  });
+
+  it('sends one thank-you per order', () => {
+    expect(summary.emailsSent).toBe(6919);
+    expect(summary.sends).toBe(6919);
+  });
+});
