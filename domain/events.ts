@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { InvalidEventError } from './errors.ts';
 
 // Commerce events as the shop sends them: the EventBridge envelope's `detail`, keyed by `detail-type`.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 // The loyalty program a marketer edits in workflows/program.yaml.
 

@@ -1,6 +1,6 @@
 import { Liquid } from 'liquidjs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // Email templates: Liquid with a YAML front matter for the subject.
 //   ---

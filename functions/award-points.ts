@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { earnRuleSchema } from '#domain/program.ts';
 import { awardOrderPoints } from '#domain/use-cases/award-points.ts';
 import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';

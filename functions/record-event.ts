@@ -1,5 +1,5 @@
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCommerceEvent } from '#domain/events.ts';
 import { programSchema } from '#domain/program.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';

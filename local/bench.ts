@@ -20,12 +20,13 @@ const bundleSizes = (): { name: string; bytes: number }[] => {
     const { app, stack } = buildApp({ outdir });
     app.synth();
     const template = JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')) as {
-      Resources: Record<string, { Type: string; Metadata?: Record<string, string> }>;
+      Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: string } } }>;
     };
+    // A function's code is the asset whose hash names its S3 key (<hash>.zip) and its folder.
     return Object.entries(template.Resources)
-      .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Metadata?.['aws:asset:path'])
+      .filter(([, r]) => r.Type === 'AWS::Lambda::Function' && r.Properties.Code?.S3Key)
       .map(([id, r]) => {
-        const dir = join(outdir, r.Metadata?.['aws:asset:path'] ?? '');
+        const dir = join(outdir, `asset.${r.Properties.Code?.S3Key?.replace(/\.zip$/, '')}`);
         const code = readdirSync(dir).filter((f) => f.endsWith('.mjs'));
         return {
           name: `${stack.stackName}/${id}`,
@@ -38,19 +39,23 @@ const bundleSizes = (): { name: string; bytes: number }[] => {
 };
 
 export const runBench = async (): Promise<number> => {
-  const units = { read: 0, write: 0, calls: 0 };
+  const units = { read: 0, write: 0, calls: 0, billedRead: 0, billedWrite: 0 };
+  // DynamoDB Local reports CapacityUnits without the read/write split (the operation tells which)
+  // and counts a transaction's items once. AWS bills 2 write units per transactional item (<1 KB),
+  // 1 per plain write, 1 read unit per strongly consistent read (<4 KB): both are shown.
   const meter = (
-    _operation: string,
+    operation: string,
     capacity: readonly ConsumedCapacity[] | ConsumedCapacity | undefined,
+    items: number,
   ) => {
     units.calls++;
+    const read = operation === 'GetItem';
     for (const c of capacity === undefined ? [] : Array.isArray(capacity) ? capacity : [capacity]) {
-      units.read += c.ReadCapacityUnits ?? 0;
-      units.write += c.WriteCapacityUnits ?? 0;
-      // DynamoDB Local reports only CapacityUnits for some calls; GetItem is a read, writes say so.
-      if (c.ReadCapacityUnits === undefined && c.WriteCapacityUnits === undefined)
-        units.read += c.CapacityUnits ?? 0;
+      if (read) units.read += c.ReadCapacityUnits ?? c.CapacityUnits ?? 0;
+      else units.write += c.WriteCapacityUnits ?? c.CapacityUnits ?? 0;
     }
+    if (read) units.billedRead += items;
+    else units.billedWrite += operation === 'TransactWriteItems' ? 2 * items : items;
   };
   const dataset = fromRoot('../shared/data/cdnow_sample.txt');
   const purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
@@ -72,8 +77,16 @@ export const runBench = async (): Promise<number> => {
       `  local replay                  ${summary.eventsPerSecond} events/s (${summary.wallSeconds} s wall)`,
     );
     out(`  DynamoDB calls per order      ${(units.calls / summary.orders).toFixed(2)}`);
-    out(`  write capacity units / order  ${(units.write / summary.orders).toFixed(2)}`);
-    out(`  read capacity units / order   ${(units.read / summary.orders).toFixed(2)}`);
+    const perOrder = (n: number) => (n / summary.orders).toFixed(2);
+    out(
+      `  write units / order           ${perOrder(units.write)} reported by DynamoDB Local; ${perOrder(units.billedWrite)} as AWS bills them`,
+    );
+    out(
+      `  read units / order            ${perOrder(units.read)} reported by DynamoDB Local; ${perOrder(units.billedRead)} as AWS bills them`,
+    );
+    // On-demand, us-east-1: $0.625 per million write request units, $0.125 per million read units.
+    const dollarsPerMillion = (units.billedWrite * 0.625 + units.billedRead * 0.125) / summary.orders;
+    out(`  DynamoDB $ / million orders   ${dollarsPerMillion.toFixed(2)} (on-demand, us-east-1 list price)`);
     out(
       `  Lambda invocations per order  ${[...runtime.invocations.values()].reduce((a, b) => a + b, 0) / summary.orders}`,
     );

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
-import { z } from 'zod';
+import * as z from 'zod';
 import { matchesEventPattern } from '#domain/event-pattern.ts';
 import type { Clock } from '#domain/ports.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENTRY_METADATA } from '#infra/rapport-function.ts';
 
 // Reads what the local runtime needs out of the synthesized CloudFormation template: the table,

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EVENT_TYPES } from '../events.ts';
 
 // Version 1 of the flow language. Steps are a discriminated union on `type`; each step has an id

@@ -11,7 +11,7 @@ import {
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
 import { TransientError } from '#domain/errors.ts';
 import type {
@@ -26,10 +26,11 @@ import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
-/** Receives the capacity every call consumed, for the benchmark and for metrics. */
+/** Receives the capacity every successful call consumed and how many items it wrote or read. */
 export type CapacityMeter = (
   operation: string,
   capacity: readonly ConsumedCapacity[] | ConsumedCapacity | undefined,
+  items: number,
 ) => void;
 
 const optionalString = z.string().optional();
@@ -112,10 +113,11 @@ export class DynamoDbCustomerStore implements CustomerStore {
   private async send<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] | undefined }>(
     operation: string,
     call: () => Promise<T>,
+    items = 1,
   ): Promise<T> {
     try {
       const output = await call();
-      this.meter?.(operation, output.ConsumedCapacity);
+      this.meter?.(operation, output.ConsumedCapacity, items);
       return output;
     } catch (error) {
       if (error instanceof Error && THROTTLES.has(error.name)) {
@@ -223,8 +225,11 @@ export class DynamoDbCustomerStore implements CustomerStore {
   /** Runs a transaction whose first item is the idempotency guard: if it fails, the work was done before. */
   private async transact(items: TransactItems): Promise<WriteOutcome> {
     try {
-      await this.send('TransactWriteItems', () =>
-        this.doc.send(new TransactWriteCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' })),
+      await this.send(
+        'TransactWriteItems',
+        () =>
+          this.doc.send(new TransactWriteCommand({ TransactItems: items, ReturnConsumedCapacity: 'TOTAL' })),
+        items.length,
       );
       return 'applied';
     } catch (error) {

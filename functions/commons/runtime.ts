@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Clock, CustomerStore, Mailer } from '#domain/ports.ts';
 import { type CapacityMeter, DynamoDbCustomerStore } from '../adapters/dynamodb-customer-store.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
