@@ -17,6 +17,9 @@ export interface CustomerProfile {
   lastOrderAt?: string | undefined;
   pointsBalance: number;
   lifetimePoints: number;
+  /** Attributes and tags that flows set (update_profile); tags are a set kept as a map. */
+  attributes?: Record<string, string | number | boolean> | undefined;
+  tags?: Record<string, boolean> | undefined;
   version: number;
 }
 

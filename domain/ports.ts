@@ -1,4 +1,5 @@
 import type { CustomerProfile, ProfileChanges } from './customer.ts';
+import type { FlowMemory, Journey, JourneyStatus, ResumeOutcome, Wait } from './journeys.ts';
 
 // Ports the use cases need. Adapters live in functions/adapters (AWS) and tests (in-memory).
 
@@ -24,7 +25,7 @@ export interface LedgerEntry {
   entryId: string;
   customerId: string;
   points: number;
-  kind: 'earn' | 'reverse';
+  kind: 'earn' | 'reverse' | 'bonus';
   ruleId: string;
   ruleVersion: number;
   orderId?: string | undefined;
@@ -69,6 +70,8 @@ export interface CustomerStore {
   ): Promise<WriteOutcome>;
   /** One transaction: the ledger entry (must not exist), the balance, and the order's points, if its refunds are unchanged. */
   awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number): Promise<WriteOutcome>;
+  /** One transaction: a ledger entry not tied to an order (must not exist) and the balance. */
+  awardPoints(entry: LedgerEntry): Promise<WriteOutcome>;
   /**
    * One transaction: the reversal entry (must not exist), the balance, and the order's refunded
    * amount, if the order's refunds and awarded points are still what the reversal was computed from.
@@ -100,4 +103,88 @@ export interface OutgoingEmail {
 export interface Mailer {
   /** Throws MailNotSentError when the provider surely did not accept it, MailRejectedError when it never will. */
   send(email: OutgoingEmail): Promise<{ messageId: string }>;
+}
+
+// ---- journeys (flows with waits, exits and goals) --------------------------------------------
+
+export type EnterOutcome = 'applied' | 'duplicate' | 'conflict' | 'full';
+
+export interface Coupon {
+  customerId: string;
+  code: string;
+  journeyId: string;
+  stepId: string;
+  discount: {
+    percent?: number | undefined;
+    amount?: number | undefined;
+    free_shipping?: boolean | undefined;
+  };
+  issuedAt: string;
+  expiresAt: string;
+}
+
+export interface JourneyStore {
+  getFlowMemory(customerId: string, flowId: string): Promise<FlowMemory | undefined>;
+  /**
+   * One transaction: the journey (must not exist), the customer's memory of the flow (guarded by
+   * the memory read) and, with a cap, the flow's active counter (only while below the cap).
+   */
+  enterJourney(
+    journey: Journey,
+    memoryBefore: FlowMemory | undefined,
+    options: { cap?: number | undefined; exclusive: boolean },
+  ): Promise<EnterOutcome>;
+  getJourney(customerId: string, flowId: string, journeyId: string): Promise<Journey | undefined>;
+  /** Active journeys, ended ones still inside their goal window, and their waits, for one customer. */
+  listActive(customerId: string, now: string): Promise<{ journeys: Journey[]; waits: Wait[] }>;
+  /** Ends an active journey once; frees its place in the flow (and in the cap). */
+  endJourney(journey: Journey, status: Exclude<JourneyStatus, 'active'>, at: string): Promise<boolean>;
+  recordConversion(journey: Journey, at: string): Promise<boolean>;
+  /** Writes a wait (must not exist for this journey and step). */
+  putWait(wait: Wait): Promise<'applied' | 'duplicate'>;
+  /** waiting -> resuming with an outcome, once: an event and a timer race for it, one wins. */
+  claimWait(wait: Wait, outcome: ResumeOutcome, at: string): Promise<boolean>;
+  deleteWait(wait: Wait): Promise<void>;
+  /** Waits due by `now` in one timer shard, earliest first: still waiting, or claimed long ago and not resumed. */
+  dueWaits(shard: number, now: string, limit: number): Promise<Wait[]>;
+  issueCoupon(coupon: Coupon): Promise<Coupon>;
+  updateAttributes(
+    customerId: string,
+    change: {
+      set?: Record<string, string | number | boolean> | undefined;
+      addTags?: string[] | undefined;
+      removeTags?: string[] | undefined;
+    },
+    at: string,
+  ): Promise<void>;
+  /** Customers whose last order falls in (from, to]. */
+  lastOrderedBetween(
+    shard: number,
+    from: string,
+    to: string,
+  ): Promise<{ customerId: string; lastOrderAt: string }[]>;
+  /** Customers with a date (birthday, sign-up) on this month-day. */
+  customersWithDate(
+    field: string,
+    monthDay: string,
+  ): Promise<{ customerId: string; timeZone?: string | undefined }[]>;
+  customerIds(): AsyncIterable<string[]>;
+  getCursor(name: string): Promise<string | undefined>;
+  setCursor(name: string, value: string): Promise<void>;
+}
+
+export interface JourneyStarter {
+  /** Starts a flow's execution on the revision a journey entered with. */
+  start(flowId: string, revision: string, input: unknown): Promise<void>;
+}
+
+export interface PublishedEvent {
+  source: string;
+  detailType: string;
+  detail: Record<string, unknown>;
+  time?: string | undefined;
+}
+
+export interface EventPublisher {
+  publish(events: readonly PublishedEvent[]): Promise<void>;
 }

@@ -20,6 +20,20 @@ export const programSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
     name: z.string().min(1),
     currency: z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as USD'),
+    /** The time zone for customers who have none and for scheduled flows. */
+    timeZone: z.string().min(1).default('UTC'),
+    /** Subscription topics emails belong to; transactional ones go even without marketing consent. */
+    topics: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
+            name: z.string().min(1),
+            transactional: z.boolean().default(false),
+          })
+          .strict(),
+      )
+      .default([]),
     sender: z
       .object({
         from: z.string().min(3, 'must be an address such as "Shop <hello@example.com>"'),

@@ -3,6 +3,8 @@
 export const TABLE_DESIGN = {
   partitionKey: 'pk',
   sortKey: 'sk',
+  /** One sparse index for everything found by time or date: due waits, last orders, birthdays. */
+  index: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
 } as const;
 
 export const keys = {
@@ -11,4 +13,14 @@ export const keys = {
   order: (orderId: string) => `ORDER#${orderId}`,
   ledger: (entryId: string) => `LEDGER#${entryId}`,
   send: (key: string) => `SEND#${key}`,
+  flowMemory: (flowId: string) => `FLOW#${flowId}`,
+  journey: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}`,
+  wait: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}#WAIT`,
+  coupon: (code: string) => `COUPON#${code}`,
+  date: (field: string) => `DATE#${field}`,
+  flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
+  cursor: 'SWEEP',
+  indexTimer: (shard: number) => `TIMER#${shard}`,
+  indexActivity: (shard: number) => `ACTIVITY#${shard}`,
+  indexDate: (field: string, monthDay: string) => `DATE#${field}#${monthDay}`,
 } as const;

@@ -2,6 +2,7 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { parseCommerceEvent } from '#domain/events.ts';
 import { programSchema } from '#domain/program.ts';
+import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
 import { logInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
@@ -25,10 +26,22 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     .use(parseInput(inputSchema))
     .handler(async ({ event, program }) => {
       const parsed = parseCommerceEvent(event);
-      const result = await recordEvent(parsed, { ...runtime(), program });
+      const deps = runtime();
+      const result = await recordEvent(parsed, { ...deps, program });
+      // Exits, goals and waits for this event, before any flow sees it.
+      const journeys = await resolveJourneys(
+        {
+          eventId: parsed.eventId,
+          type: parsed.type,
+          customerId: parsed.detail.customerId,
+          detail: parsed.detail,
+        },
+        deps,
+      );
       return {
         ok: true,
         outcome: result.outcome,
+        journeys,
         detail: { ...parsed.detail, meta: { eventId: parsed.eventId, source: parsed.source } },
       };
     });

@@ -14,6 +14,7 @@ export const inputSchema = z.object({
   template: z.object({ id: z.string(), subject: z.string(), html: z.string() }),
   sender: z.object({ from: z.string(), replyTo: z.string().optional() }),
   currency: z.string().length(3),
+  topic: z.object({ id: z.string(), transactional: z.boolean() }).optional(),
   context: z.object({ event: z.unknown(), steps: z.unknown() }),
 });
 

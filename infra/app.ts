@@ -8,8 +8,18 @@ import { readWorkflowSources } from './workflow-files.ts';
 export const STACK_NAME = 'Rapport';
 
 /** Compiles the workflows (a ConfigError stops here, before anything deploys) and builds the app. */
-export const buildApp = (options: { outdir?: string; workflowsDir?: string; bundle?: boolean } = {}) => {
-  const project = compileProject(readWorkflowSources(options.workflowsDir));
+export interface BuildOptions {
+  outdir?: string | undefined;
+  workflowsDir?: string | undefined;
+  bundle?: boolean | undefined;
+  /** Deploy only these flows (a simulation); the rest of the project is compiled and checked all the same. */
+  onlyFlows?: string[] | undefined;
+}
+
+export const buildApp = (options: BuildOptions = {}) => {
+  const compiled = compileProject(readWorkflowSources(options.workflowsDir));
+  const only = options.onlyFlows;
+  const project = only ? { ...compiled, flows: compiled.flows.filter((f) => only.includes(f.id)) } : compiled;
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
     // The local runtime runs handlers from source: skip esbuild when it only needs the template.

@@ -10,6 +10,7 @@ export interface RapportFunctionProps {
   entry: string;
   environment: Record<string, string>;
   memorySize?: number;
+  timeout?: Duration;
 }
 
 /** Metadata key through which the local runtime finds the handler behind a function in the template. */
@@ -30,7 +31,7 @@ export class RapportFunction extends NodejsFunction {
       runtime: Runtime.NODEJS_24_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
-      timeout: Duration.seconds(15),
+      timeout: props.timeout ?? Duration.seconds(15),
       logGroup,
       environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
       bundling: {

@@ -1,17 +1,27 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { type CfnRule, EventBus, Rule } from 'aws-cdk-lib/aws-events';
-import { SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { type CfnRule, EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
-import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  type CfnStateMachine,
+  CfnStateMachineVersion,
+  DefinitionBody,
+  LogLevel,
+  StateMachine,
+  StateMachineType,
+} from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { senderAddress, senderDomain } from '#domain/program.ts';
 import { TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
 import { RapportFunction } from './rapport-function.ts';
+
+/** Metadata through which the local runtime finds each flow's state machine and revision. */
+export const FLOW_METADATA = 'rapport:flow';
 
 export interface RapportStackProps extends StackProps {
   project: CompiledProject;
@@ -29,6 +39,12 @@ export class RapportStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    table.addGlobalSecondaryIndex({
+      indexName: TABLE_DESIGN.index.name,
+      partitionKey: { name: TABLE_DESIGN.index.partitionKey, type: AttributeType.STRING },
+      sortKey: { name: TABLE_DESIGN.index.sortKey, type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
     });
 
     const bus = new EventBus(this, 'Bus');
@@ -55,21 +71,24 @@ export class RapportStack extends Stack {
     const environment = {
       TABLE_NAME: table.tableName,
       SES_CONFIGURATION_SET: configurationSet.configurationSetName,
+      DEFAULT_TIME_ZONE: project.program.timeZone,
+      EVENT_BUS_NAME: bus.eventBusName,
     };
-    const recordEvent = new RapportFunction(this, 'RecordEvent', {
-      entry: 'functions/record-event.ts',
-      environment,
-    });
-    const awardPoints = new RapportFunction(this, 'AwardPoints', {
-      entry: 'functions/award-points.ts',
-      environment,
-    });
-    const sendEmail = new RapportFunction(this, 'SendEmail', {
-      entry: 'functions/send-email.ts',
-      environment,
-    });
-    for (const fn of [recordEvent, awardPoints, sendEmail]) {
+    const fn = (id: string, entry: string, timeout?: Duration) =>
+      new RapportFunction(this, id, { entry, environment, ...(timeout ? { timeout } : {}) });
+    const recordEvent = fn('RecordEvent', 'functions/record-event.ts');
+    const awardPoints = fn('AwardPoints', 'functions/award-points.ts');
+    const sendEmail = fn('SendEmail', 'functions/send-email.ts');
+    const journey = fn('Journey', 'functions/journey.ts');
+    const sweeper = fn('Sweep', 'functions/sweep.ts', Duration.minutes(1));
+    const tableId = this.getLogicalId(table.node.defaultChild as never);
+    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper]) {
       table.grantReadWriteData(fn);
+      Validations.of(fn).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
+        reason:
+          'grantReadWriteData covers the table and its own indexes (the timer and date index), nothing else.',
+      });
       Validations.of(fn).acknowledge({
         id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         reason: 'AWSLambdaBasicExecutionRole only lets the function write its own logs.',
@@ -95,6 +114,7 @@ export class RapportStack extends Stack {
       [PLACEHOLDERS.recordEvent]: recordEvent.functionArn,
       [PLACEHOLDERS.awardPoints]: awardPoints.functionArn,
       [PLACEHOLDERS.sendEmail]: sendEmail.functionArn,
+      [PLACEHOLDERS.journey]: journey.functionArn,
       [PLACEHOLDERS.eventBus]: bus.eventBusName,
       [PLACEHOLDERS.deadLetterQueue]: deadLetters.queueUrl,
     };
@@ -160,9 +180,55 @@ export class RapportStack extends Stack {
     };
 
     machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent]);
+    const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
-      machine(`Flow${pascal(flow.id)}`, flow.definition, flow.pattern, [awardPoints, sendEmail]);
+      const name = `Flow${pascal(flow.id)}`;
+      const stateMachine = machine(name, flow.definition, flow.pattern, [awardPoints, sendEmail, journey]);
+      const cfn = stateMachine.node.defaultChild as CfnStateMachine;
+      cfn.addMetadata(FLOW_METADATA, { flowId: flow.id, revision: flow.revision });
+      // A published version per revision, kept when a later deploy replaces it, so journeys that
+      // entered on it resume on it. Its logical id carries the revision: a change makes a new one.
+      const version = new CfnStateMachineVersion(this, `${name}Version${flow.revision}`, {
+        stateMachineArn: stateMachine.stateMachineArn,
+        stateMachineRevisionId: cfn.attrStateMachineRevisionId,
+        description: flow.revision,
+      });
+      version.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      flowMachines[flow.id] = { arn: stateMachine.stateMachineArn, revision: flow.revision };
+      for (const starter of [recordEvent, sweeper]) {
+        Validations.of(starter).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn)}>:*]`,
+          reason: `Continuations start the published version of ${flow.id} that a journey entered with: <flow ARN>:<version>.`,
+        });
+        starter.addToRolePolicy(
+          new PolicyStatement({
+            actions: [
+              'states:StartExecution',
+              'states:DescribeStateMachine',
+              'states:ListStateMachineVersions',
+            ],
+            resources: [stateMachine.stateMachineArn, `${stateMachine.stateMachineArn}:*`],
+          }),
+        );
+      }
     }
+    for (const starter of [recordEvent, sweeper]) {
+      starter.addEnvironment('FLOW_MACHINES', this.toJsonString(flowMachines));
+      Validations.of(starter).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::<*>:*]',
+        reason:
+          'Continuations start the published version of a flow a journey entered with: <flow ARN>:<version>.',
+      });
+    }
+    bus.grantPutEventsTo(sweeper);
+
+    // The timer wheel: every minute, resume due waits and emit inactivity, date and schedule triggers.
+    new Rule(this, 'SweepSchedule', {
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new LambdaFunction(sweeper, { event: RuleTargetInput.fromObject(project.sweep), retryAttempts: 2 }),
+      ],
+    });
 
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: table.tableName });

@@ -6,7 +6,7 @@ import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { parseCdnow } from './cdnow.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
-import { replayPurchases } from './replay.ts';
+import { replayClock, replayPurchases } from './replay.ts';
 import { LocalRapport } from './runtime.ts';
 
 // npm run bench: one replay of the CDNOW sample, with DynamoDB capacity metered on every call,
@@ -60,7 +60,7 @@ export const runBench = async (): Promise<number> => {
   const dataset = fromRoot('../shared/data/cdnow_sample.txt');
   const purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
   const memoryBefore = process.memoryUsage().rss;
-  const runtime = await LocalRapport.start({ meter });
+  const runtime = await LocalRapport.start({ meter, clock: replayClock(purchases) });
   const { server, endpoint } = await startEventsEndpoint(runtime);
   try {
     const { compileProject } = await import('#domain/workflow/compile.ts');

@@ -11,7 +11,7 @@ import { runBench } from './bench.ts';
 import { parseCdnow } from './cdnow.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
 import { progressBar } from './progress.ts';
-import { type ReplaySummary, replayPurchases } from './replay.ts';
+import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
 import { LocalRapport } from './runtime.ts';
 
 const USAGE = `rapport <command> [options]
@@ -86,7 +86,7 @@ const main = async (argv: string[]): Promise<number> => {
       let purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
       if (values.limit) purchases = purchases.slice(0, Number(values.limit));
       out(`Starting DynamoDB Local, SES v2 local and the synthesized state machines...`);
-      const runtime = await LocalRapport.start();
+      const runtime = await LocalRapport.start({ clock: replayClock(purchases) });
       const { server, endpoint } = await startEventsEndpoint(runtime);
       try {
         const summary = await replayPurchases(runtime, endpoint, purchases, {

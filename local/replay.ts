@@ -6,7 +6,11 @@ import { pointsForAmount } from '#domain/points.ts';
 import type { Program } from '#domain/program.ts';
 import { type Purchase, toOrderPlaced } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, readInbox } from './emulators.ts';
-import type { LocalRapport } from './runtime.ts';
+import { type LocalRapport, VirtualClock } from './runtime.ts';
+
+/** A virtual clock that starts on the first purchase's day, so a 1997 history runs in 1997. */
+export const replayClock = (purchases: readonly Purchase[]) =>
+  new VirtualClock(Date.parse(`${purchases[0]?.date ?? '1970-01-01'}T00:00:00Z`));
 
 // Replays a purchase history through the local stack as a shop would send it: PutEvents over HTTP
 // to the local endpoint, in time order, with the virtual clock following the purchases.
@@ -84,14 +88,27 @@ export const replayPurchases = async (
   runtime: LocalRapport,
   endpoint: string,
   purchases: readonly Purchase[],
-  options: { dataset: string; program: Program; onProgress?: (done: number, total: number) => void },
+  options: {
+    dataset: string;
+    program: Program;
+    onProgress?: (done: number, total: number) => void;
+    /** Keep the clock running after the last purchase, to let waits and triggers play out. */
+    until?: string | undefined;
+  },
 ): Promise<ReplaySummary> => {
   const events = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const started = performance.now();
   const maxPending = 64;
+  let lastDay = '';
   for (let index = 0; index < purchases.length; index += 10) {
     const batch = purchases.slice(index, index + 10);
     const orders = batch.map(toOrderPlaced);
+    const day = orders[0]?.placedAt.slice(0, 10) ?? '';
+    if (runtime.usesTimers && day !== lastDay) {
+      // A new day: let every wait and trigger due before it happen first, in time order.
+      await runtime.advanceTo(`${day}T00:00:00Z`);
+      lastDay = day;
+    }
     runtime.clock.advanceTo(orders[0]?.placedAt ?? runtime.clock.now());
     const response = await events.send(
       new PutEventsCommand({
@@ -113,6 +130,7 @@ export const replayPurchases = async (
     while (runtime.pending > maxPending) await sleep(2);
   }
   await runtime.drain();
+  if (runtime.usesTimers) await runtime.advanceTo(options.until ?? runtime.clock.now());
   const wallSeconds = (performance.now() - started) / 1000;
   events.destroy();
 

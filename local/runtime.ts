@@ -2,16 +2,26 @@ import './polyfills.ts';
 import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
+import { NotFoundError } from '#domain/errors.ts';
 import { matchesEventPattern } from '#domain/event-pattern.ts';
+import { TIMER_SHARDS } from '#domain/journeys.ts';
 import type { Clock } from '#domain/ports.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
+import { DynamoDbStore } from '#functions/adapters/dynamodb-journey-store.ts';
 import { createLogger } from '#functions/commons/logger.ts';
 import { createRuntime, type RuntimeDeps } from '#functions/commons/runtime.ts';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
-import { createTable, type RunningEmulator, startDynamoDbLocal, startSesLocal } from './emulators.ts';
+import {
+  createTable,
+  LOCAL_CREDENTIALS,
+  type RunningEmulator,
+  startDynamoDbLocal,
+  startSesLocal,
+} from './emulators.ts';
 import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
@@ -89,6 +99,10 @@ export interface LocalRuntimeOptions {
   decorate?: (deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps;
   dynamoDbPort?: number;
   sesPort?: number;
+  /** Another workflows folder (simulations, tests); default workflows/. */
+  workflowsDir?: string;
+  /** Deploy only these flows (a simulation of one flow). */
+  onlyFlows?: string[];
 }
 
 type Invoke = (input: unknown) => Promise<unknown>;
@@ -127,7 +141,11 @@ export class LocalRapport {
   private readonly log: WriteStream;
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRapport> {
-    const { app } = buildApp({ bundle: false });
+    const { app } = buildApp({
+      bundle: false,
+      workflowsDir: options.workflowsDir,
+      onlyFlows: options.onlyFlows,
+    });
     const template = app.synth().getStackByName(STACK_NAME).template;
     const names = {
       tableName: 'rapport-local',
@@ -177,6 +195,21 @@ export class LocalRapport {
         clock: this.clock,
         meter: this.options.meter,
         logger: createLogger('info', { service: 'rapport', function: fn.logicalId }, write),
+        starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
+        publisher: {
+          publish: async (events) => {
+            const results = this.putEvents(
+              events.map((e) => ({
+                Source: e.source,
+                DetailType: e.detailType,
+                Detail: e.detail,
+                Time: e.time,
+              })),
+            );
+            const failed = results.filter((r) => r.ErrorCode);
+            if (failed.length > 0) throw new Error(`local PutEvents refused: ${JSON.stringify(failed)}`);
+          },
+        },
       });
       if (this.options.decorate) deps = this.options.decorate(deps, fn.logicalId);
       const handler = module.createHandler(() => deps);
@@ -237,9 +270,82 @@ export class LocalRapport {
       });
       this.machines.set(machine.arn, { machine, runner, tasks });
       this.retryOverrides.set(machine.arn, retries);
+      if (machine.flow) this.revisions.set(`${machine.flow.flowId}@${machine.flow.revision}`, machine.arn);
     }
+    this.lambdas = lambdas;
   }
   private readonly retryOverrides = new Map<string, Record<string, number>>();
+  private lambdas = new Map<string, Invoke>();
+  /** Whether anything runs on the clock: a scheduled sweep with work, or a flow that waits. */
+  get usesTimers(): boolean {
+    return (
+      this.stack.rules.some((rule) => {
+        const input = rule.targets[0]?.input as Record<string, unknown[]> | undefined;
+        return rule.schedule && input && Object.values(input).some((v) => Array.isArray(v) && v.length > 0);
+      }) || this.stack.machines.some((m) => JSON.stringify(m.definition).includes('"action":"wait"'))
+    );
+  }
+  /** flow@revision -> the machine that runs it: continuations run on the revision they entered. */
+  readonly revisions = new Map<string, string>();
+
+  /** Starts a flow execution on a given revision, as StartExecution on a published version does. */
+  startFlow(flowId: string, revision: string, input: unknown): void {
+    const arn = this.revisions.get(`${flowId}@${revision}`);
+    if (!arn) throw new NotFoundError(`flow ${flowId} revision ${revision} is not deployed locally`);
+    this.startExecution(arn, input);
+  }
+
+  /** Runs the scheduled sweep once, at the virtual clock's now, as the every-minute rule does. */
+  async sweep(): Promise<unknown> {
+    const results: unknown[] = [];
+    for (const rule of this.stack.rules.filter((r) => r.schedule)) {
+      for (const target of rule.targets) {
+        const invoke = this.lambdas.get(target.arn);
+        if (!invoke) throw new Error(`${rule.logicalId}: no local function ${target.arn}`);
+        results.push(await invoke(target.input ?? {}));
+      }
+    }
+    return results;
+  }
+
+  /**
+   * Moves the virtual clock to `time`, stopping at every due wait on the way: sweep, let the
+   * continuations run (they may park new waits), and go on to the next one.
+   */
+  async advanceTo(time: Date | string): Promise<void> {
+    const target = new Date(time).getTime();
+    await this.drain();
+    for (let guard = 0; guard < 100_000; guard++) {
+      const next = await this.nextDue();
+      if (next === undefined || next > target) break;
+      this.clock.advanceTo(new Date(Math.max(next, this.clock.now().getTime())));
+      await this.sweep();
+      await this.drain();
+    }
+    this.clock.advanceTo(new Date(target));
+    await this.sweep();
+    await this.drain();
+  }
+
+  private inspector?: DynamoDbStore;
+  /** The earliest due time of any wait, in milliseconds. */
+  private async nextDue(): Promise<number | undefined> {
+    this.inspector ??= new DynamoDbStore(
+      new DynamoDBClient({
+        endpoint: this.dynamo.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      this.names.tableName,
+    );
+    let earliest: number | undefined;
+    for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+      const [first] = await this.inspector.dueWaits(shard, '9999-12-31T23:59:59.999Z', 1);
+      if (first && (earliest === undefined || Date.parse(first.dueAt) < earliest))
+        earliest = Date.parse(first.dueAt);
+    }
+    return earliest;
+  }
 
   /** EventBridge PutEvents: validates entries as AWS does, then starts every machine whose rule matches. */
   putEvents(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
@@ -273,8 +379,8 @@ export class LocalRapport {
         detail,
       };
       for (const rule of this.stack.rules) {
-        if (!matchesEventPattern(rule.pattern, event)) continue;
-        for (const target of rule.targets) this.startExecution(target, event);
+        if (!rule.pattern || !matchesEventPattern(rule.pattern, event)) continue;
+        for (const target of rule.targets) this.startExecution(target.arn, event);
       }
       return { EventId: id };
     });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ENTRY_METADATA } from '#infra/rapport-function.ts';
+import { FLOW_METADATA } from '#infra/rapport-stack.ts';
 
 // Reads what the local runtime needs out of the synthesized CloudFormation template: the table,
 // the functions and their handler files, the state machines (definitions with substitutions
@@ -38,12 +39,15 @@ export interface LocalMachine {
   logicalId: string;
   arn: string;
   definition: Record<string, unknown>;
+  /** For flows: which flow and revision this machine runs. */
+  flow?: { flowId: string; revision: string } | undefined;
 }
 
 export interface LocalRule {
   logicalId: string;
-  pattern: Record<string, unknown>;
-  targets: string[];
+  pattern?: Record<string, unknown> | undefined;
+  schedule?: string | undefined;
+  targets: { arn: string; input?: unknown }[];
 }
 
 export interface LocalStack {
@@ -118,20 +122,29 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
       .parse(resolve(resource.Properties.DefinitionSubstitutions ?? {}));
     const raw = String(resolve(resource.Properties.DefinitionString));
     const text = raw.replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, key: string) => substitutions[key] ?? whole);
+    const flow = z
+      .object({ flowId: z.string(), revision: z.string() })
+      .optional()
+      .parse(resource.Metadata?.[FLOW_METADATA]);
     return {
       logicalId,
       arn: stateMachineArn(logicalId),
       definition: JSON.parse(text) as Record<string, unknown>,
+      flow,
     };
   });
 
   const rules = byType('AWS::Events::Rule').map(([logicalId, resource]) => ({
     logicalId,
-    pattern: z.record(z.string(), z.unknown()).parse(resource.Properties.EventPattern),
+    pattern: z.record(z.string(), z.unknown()).optional().parse(resource.Properties.EventPattern),
+    schedule: z.string().optional().parse(resource.Properties.ScheduleExpression),
     targets: z
-      .array(z.object({ Arn: z.string() }).passthrough())
+      .array(z.object({ Arn: z.string(), Input: z.string().optional() }).passthrough())
       .parse(resolve(resource.Properties.Targets ?? []))
-      .map((target) => target.Arn),
+      .map((target) => ({
+        arn: target.Arn,
+        input: target.Input ? (JSON.parse(target.Input) as unknown) : undefined,
+      })),
   }));
 
   return { table: { properties: table[1].Properties }, functions, machines, rules };

@@ -49,3 +49,33 @@ export const awardOrderPoints = async (
   const existing = await store.getLedgerEntry(input.customerId, entryId);
   return { points: existing?.points ?? 0, entryId, duplicate: true };
 };
+
+export interface AwardFixedPointsInput {
+  customerId: string;
+  journeyId: string;
+  flowId: string;
+  stepId: string;
+  points: number;
+  reason: string;
+}
+
+/** A flow's fixed award (a birthday gift): once per journey and step. */
+export const awardFixedPoints = async (
+  input: AwardFixedPointsInput,
+  deps: { store: CustomerStore; clock: Clock },
+): Promise<AwardResult> => {
+  const entryId = `bonus:${input.flowId}:${input.journeyId}:${input.stepId}`;
+  const outcome = await deps.store.awardPoints({
+    entryId,
+    customerId: input.customerId,
+    points: input.points,
+    kind: 'bonus',
+    ruleId: `flow:${input.flowId}`,
+    ruleVersion: 1,
+    flowId: input.flowId,
+    eventId: input.journeyId,
+    at: deps.clock.now().toISOString(),
+  });
+  if (outcome === 'conflict') throw new NotFoundError(`customer ${input.customerId} has no record yet`);
+  return { points: input.points, entryId, duplicate: outcome === 'duplicate' };
+};

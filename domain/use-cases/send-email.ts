@@ -12,6 +12,8 @@ export interface SendEmailInput {
   template: { id: string; subject: string; html: string };
   sender: { from: string; replyTo?: string | undefined };
   currency: string;
+  /** The subscription topic; customers without marketing consent get only transactional ones. */
+  topic?: { id: string; transactional: boolean } | undefined;
   /** What the template may use besides the customer: the trigger event and earlier steps' results. */
   context: { event?: unknown; steps?: unknown };
 }
@@ -19,7 +21,8 @@ export interface SendEmailInput {
 export type SendEmailResult =
   | { status: 'sent'; messageId: string }
   | { status: 'duplicate'; previous: 'sending' | 'sent' | 'failed' }
-  | { status: 'failed'; reason: string };
+  | { status: 'failed'; reason: string }
+  | { status: 'skipped'; reason: string };
 
 /**
  * Sends at most one email per (customer, flow, trigger event, step): a claim is written before the
@@ -34,6 +37,12 @@ export const sendEmail = async (
   const profile = await store.getProfile(input.customerId);
   if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
+  if (input.topic && !input.topic.transactional && !profile.marketingConsent) {
+    return { status: 'skipped', reason: `no marketing consent for ${input.topic.id}` };
+  }
+  if (input.topic && profile.attributes?.[`unsubscribed_${input.topic.id}`] === true) {
+    return { status: 'skipped', reason: `unsubscribed from ${input.topic.id}` };
+  }
 
   const rendered = renderEmail(input.template, {
     customer: {

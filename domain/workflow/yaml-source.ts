@@ -36,17 +36,19 @@ export const parseYamlWith = <S extends z.ZodType>(source: SourceFile, schema: S
   if (parsed.success) return { ok: true, value: parsed.data };
   return {
     ok: false,
-    problems: parsed.error.issues.map((issue) => {
-      const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
-      const position = locate(doc, lineCounter, path);
-      return {
-        file: source.file,
-        line: position?.line,
-        column: position?.col,
-        path: formatPath(path),
-        message: plainMessage(issue),
-      };
-    }),
+    problems: parsed.error.issues
+      .flatMap((issue) => expandUnion(issue, []))
+      .map((issue) => {
+        const path = issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p));
+        const position = locate(doc, lineCounter, path);
+        return {
+          file: source.file,
+          line: position?.line,
+          column: position?.col,
+          path: formatPath(path),
+          message: plainMessage(issue),
+        };
+      }),
   };
 };
 
@@ -61,6 +63,34 @@ const locate = (
     if (isNode(node) && node.range) return lineCounter.linePos(node.range[0]);
   }
   return undefined;
+};
+
+type Issue = z.core.$ZodIssue;
+type Key = PropertyKey;
+
+/**
+ * zod reports a value matching no alternative of a union as one opaque issue. A marketer needs the
+ * alternative they meant: if every alternative rejects the `type`, say which types exist; else
+ * report the alternative whose `type` matched, or the one with the fewest problems.
+ */
+const expandUnion = (issue: Issue, prefix: readonly Key[]): (Issue & { path: Key[] })[] => {
+  const path = [...prefix, ...issue.path];
+  if (issue.code !== 'invalid_union' || issue.errors.length === 0) return [{ ...issue, path }];
+  const branches = issue.errors.map((list) => list.flatMap((inner) => expandUnion(inner, path)));
+  const typeComplaint = (branch: (Issue & { path: Key[] })[]) =>
+    branch.find(
+      (i) => i.code === 'invalid_value' && i.path.length === path.length + 1 && i.path.at(-1) === 'type',
+    );
+  const complaints = branches.map(typeComplaint);
+  if (complaints.every(Boolean)) {
+    const values = [...new Set(complaints.flatMap((c) => (c?.code === 'invalid_value' ? c.values : [])))];
+    return [
+      { code: 'invalid_value', values, path: [...path, 'type'], message: 'unknown type', input: undefined },
+    ];
+  }
+  const matched = branches.filter((_, k) => !complaints[k]);
+  const [best] = [...matched].sort((a, b) => a.length - b.length);
+  return best ?? [{ ...issue, path }];
 };
 
 export const formatPath = (path: readonly (string | number)[]): string =>
@@ -78,6 +108,7 @@ const plainMessage = (issue: z.core.$ZodIssue): string => {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
+      if (issue.input === undefined) return 'is required';
       return issue.message.startsWith('Invalid input')
         ? `must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`
         : issue.message;

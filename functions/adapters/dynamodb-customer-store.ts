@@ -14,6 +14,7 @@ import {
 import * as z from 'zod';
 import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
 import { TransientError } from '#domain/errors.ts';
+import { shardOf } from '#domain/journeys.ts';
 import type {
   CustomerStore,
   LedgerEntry,
@@ -50,6 +51,8 @@ const profileItem = z.object({
   lastOrderAt: optionalString,
   pointsBalance: z.number().default(0),
   lifetimePoints: z.number().default(0),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+  tags: z.record(z.string(), z.boolean()).optional(),
   version: z.number(),
 });
 const orderItem = z.object({
@@ -67,7 +70,7 @@ const ledgerItem = z.object({
   entryId: z.string(),
   customerId: z.string(),
   points: z.number(),
-  kind: z.enum(['earn', 'reverse']),
+  kind: z.enum(['earn', 'reverse', 'bonus']),
   ruleId: z.string(),
   ruleVersion: z.number(),
   orderId: optionalString,
@@ -95,22 +98,22 @@ const THROTTLES = new Set([
 ]);
 
 export class DynamoDbCustomerStore implements CustomerStore {
-  private readonly doc: DynamoDBDocumentClient;
+  protected readonly doc: DynamoDBDocumentClient;
 
   constructor(
     client: DynamoDBClient,
-    private readonly tableName: string,
+    protected readonly tableName: string,
     private readonly meter?: CapacityMeter,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   }
 
-  private key(customerId: string, sk: string) {
+  protected key(customerId: string, sk: string) {
     return { [TABLE_DESIGN.partitionKey]: keys.customer(customerId), [TABLE_DESIGN.sortKey]: sk };
   }
 
   /** Sends a command, records its capacity, and turns throttling into a retryable error. */
-  private async send<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] | undefined }>(
+  protected async send<T extends { ConsumedCapacity?: ConsumedCapacity | ConsumedCapacity[] | undefined }>(
     operation: string,
     call: () => Promise<T>,
     items = 1,
@@ -127,7 +130,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     }
   }
 
-  private async getItem(customerId: string, sk: string): Promise<Record<string, unknown> | undefined> {
+  protected async getItem(customerId: string, sk: string): Promise<Record<string, unknown> | undefined> {
     const { Item } = await this.send('GetItem', () =>
       this.doc.send(
         new GetCommand({
@@ -182,6 +185,14 @@ export class DynamoDbCustomerStore implements CustomerStore {
     names['#type'] = 'type';
     values[':type'] = 'profile';
     values[':customerId'] = customerId;
+    // Index the last order by time, so the sweeper finds who has been inactive for N days.
+    if (changes.lastOrderAt) {
+      names['#gsi1pk'] = TABLE_DESIGN.index.partitionKey;
+      names['#gsi1sk'] = TABLE_DESIGN.index.sortKey;
+      values[':gsi1pk'] = keys.indexActivity(shardOf(customerId));
+      values[':gsi1sk'] = changes.lastOrderAt;
+      sets.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
+    }
     Object.entries(changes).forEach(([field, value], i) => {
       if (value === undefined) return;
       names[`#f${i}`] = field;
@@ -215,6 +226,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
           }),
         ),
       );
+      await this.indexDates(customerId, changes);
       return 'applied';
     } catch (error) {
       if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'conflict';
@@ -222,8 +234,35 @@ export class DynamoDbCustomerStore implements CustomerStore {
     }
   }
 
+  /** Date items let the sweeper find today's birthdays and sign-up anniversaries by month-day. */
+  private async indexDates(customerId: string, changes: ProfileChanges): Promise<void> {
+    const dates = [
+      ['birthday', changes.birthday?.slice(-5)],
+      ['registration_anniversary', changes.registeredAt?.slice(5, 10)],
+    ] as const;
+    for (const [field, monthDay] of dates) {
+      if (!monthDay) continue;
+      await this.send('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.key(customerId, keys.date(field)),
+              type: 'date',
+              customerId,
+              timeZone: changes.timeZone,
+              [TABLE_DESIGN.index.partitionKey]: keys.indexDate(field, monthDay),
+              [TABLE_DESIGN.index.sortKey]: customerId,
+            },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+    }
+  }
+
   /** Runs a transaction whose first item is the idempotency guard: if it fails, the work was done before. */
-  private async transact(items: TransactItems): Promise<WriteOutcome> {
+  protected async transact(items: TransactItems): Promise<WriteOutcome> {
     try {
       await this.send(
         'TransactWriteItems',
@@ -245,7 +284,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     }
   }
 
-  private guardedPut(customerId: string, sk: string, type: string, item: object) {
+  protected guardedPut(customerId: string, sk: string, type: string, item: object) {
     return {
       Put: {
         TableName: this.tableName,
@@ -283,6 +322,22 @@ export class DynamoDbCustomerStore implements CustomerStore {
           UpdateExpression: 'SET pointsAwarded = :p',
           ConditionExpression: 'refundedMinor = :refunded AND pointsAwarded = :zero',
           ExpressionAttributeValues: { ':p': entry.points, ':refunded': expectedRefundedMinor, ':zero': 0 },
+        },
+      },
+    ]);
+  }
+
+  awardPoints(entry: LedgerEntry) {
+    return this.transact([
+      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(entry.customerId, keys.profile),
+          UpdateExpression: 'ADD pointsBalance :p, lifetimePoints :p, #version :one',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
+          ExpressionAttributeValues: { ':p': entry.points, ':one': 1 },
         },
       },
     ]);
@@ -343,7 +398,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     }
   }
 
-  private async setSend(
+  protected async setSend(
     customerId: string,
     key: string,
     status: StoredSend['status'],

@@ -1,9 +1,21 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
-import type { Clock, CustomerStore, Mailer } from '#domain/ports.ts';
-import { type CapacityMeter, DynamoDbCustomerStore } from '../adapters/dynamodb-customer-store.ts';
+import type {
+  Clock,
+  CustomerStore,
+  EventPublisher,
+  JourneyStarter,
+  JourneyStore,
+  Mailer,
+} from '#domain/ports.ts';
+import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
+import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
+import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
+import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
@@ -12,13 +24,35 @@ export const environmentSchema = z.object({
   TABLE_NAME: z.string().min(1, 'TABLE_NAME must name the Rapport table'),
   SES_CONFIGURATION_SET: z.string().min(1).optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  DEFAULT_TIME_ZONE: z.string().min(1).default('UTC'),
+  EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** {"flow-id": {"arn": "...", "revision": "..."}}: where continuations start. */
+  FLOW_MACHINES: z
+    .string()
+    .default('{}')
+    .transform((text, ctx) => {
+      try {
+        return z
+          .record(z.string(), z.object({ arn: z.string(), revision: z.string() }))
+          .parse(JSON.parse(text));
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: 'FLOW_MACHINES must be JSON: {"flow": {"arn", "revision"}}',
+        });
+        return z.NEVER;
+      }
+    }),
 });
 
 export interface RuntimeDeps {
-  store: CustomerStore;
+  store: CustomerStore & JourneyStore;
   mailer: Mailer;
   clock: Clock;
   logger: Logger;
+  starter: JourneyStarter;
+  publisher: EventPublisher;
+  defaultTimeZone: string;
 }
 
 export const systemClock: Clock = {
@@ -33,6 +67,8 @@ export interface RuntimeOverrides {
   clock?: Clock;
   meter?: CapacityMeter;
   logger?: Logger;
+  starter?: JourneyStarter;
+  publisher?: EventPublisher;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -54,11 +90,22 @@ export const createRuntime = (
     endpoint ? { endpoint, region: env.AWS_REGION ?? 'us-east-1', credentials: localCredentials } : {};
   const dynamo = new DynamoDBClient({ ...local(overrides.dynamoDbEndpoint), maxAttempts: 5 });
   const ses = new SESv2Client({ ...local(overrides.sesEndpoint) });
+  const config = parsed.data;
+  const missingBus: EventPublisher = {
+    publish: () => Promise.reject(new Error('EVENT_BUS_NAME is not set for this function')),
+  };
   return {
-    store: new DynamoDbCustomerStore(dynamo, parsed.data.TABLE_NAME, overrides.meter),
-    mailer: new SesMailer(ses, parsed.data.SES_CONFIGURATION_SET),
+    store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock: overrides.clock ?? systemClock,
-    logger: overrides.logger ?? createLogger(parsed.data.LOG_LEVEL, { service: 'rapport' }),
+    logger: overrides.logger ?? createLogger(config.LOG_LEVEL, { service: 'rapport' }),
+    starter: overrides.starter ?? new StepFunctionsJourneyStarter(new SFNClient({}), config.FLOW_MACHINES),
+    publisher:
+      overrides.publisher ??
+      (config.EVENT_BUS_NAME
+        ? new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME)
+        : missingBus),
+    defaultTimeZone: config.DEFAULT_TIME_ZONE,
   };
 };
 

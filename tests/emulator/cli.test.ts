@@ -24,7 +24,7 @@ describe('the commands a developer runs', () => {
       };
       const types = Object.values(template.Resources).map((r) => r.Type);
       expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
-      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(3);
+      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(5);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
@@ -55,7 +55,7 @@ describe('the commands a developer runs', () => {
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
       const first100 = parseCdnow(readFileSync(join(root, '../shared/data/cdnow_sample.txt'), 'utf8')).slice(
         0,
-        300,
+        100,
       );
       expect(summary).toMatchObject({
         orders: 100,

@@ -21,6 +21,8 @@ const program: Program = {
   id: 'test',
   name: 'Test',
   currency: 'USD',
+  timeZone: 'UTC',
+  topics: [],
   sender: { from: 'Shop <hello@example.com>' },
   earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
 };

@@ -101,7 +101,7 @@ describe('Rapport end to end on the local stack', () => {
         e.machine.startsWith('FlowThankYou') && JSON.stringify(e.input).includes(`"eventId":"${eventId}"`),
     );
     expect(flow?.status).toBe('SUCCEEDED');
-    expect(flow?.path).toEqual(['Start', 'award', 'thank', 'Done']);
+    expect(flow?.path).toEqual(['Start', 'Normalize', 'award', 'thank', 'Complete', 'Done']);
 
     const totals = await tableTotals(runtime);
     expect(totals).toMatchObject({ customers: 1, orders: 1, pointsEarned: 42, pointsBalance: 42 });

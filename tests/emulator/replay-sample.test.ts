@@ -6,7 +6,7 @@ import { fromRoot } from '../../infra/paths.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
 import { parseCdnow } from '../../local/cdnow.ts';
 import { startEventsEndpoint } from '../../local/events-endpoint.ts';
-import { type ReplaySummary, replayPurchases } from '../../local/replay.ts';
+import { type ReplaySummary, replayClock, replayPurchases } from '../../local/replay.ts';
 import { LocalRapport } from '../../local/runtime.ts';
 
 // The whole CDNOW sample through the local stack, as `npm start` runs it.
@@ -16,7 +16,11 @@ describe('replaying the CDNOW sample', () => {
   let summary: ReplaySummary;
 
   beforeAll(async () => {
-    runtime = await LocalRapport.start({ outputDir: fromRoot('.rapport/test-replay') });
+    const purchases = parseCdnow(readFileSync(fromRoot('../shared/data/cdnow_sample.txt'), 'utf8'));
+    runtime = await LocalRapport.start({
+      outputDir: fromRoot('.rapport/test-replay'),
+      clock: replayClock(purchases),
+    });
     const endpoint = await startEventsEndpoint(runtime);
     server = endpoint.server;
     const dataset = fromRoot('../shared/data/cdnow_sample.txt');

@@ -67,6 +67,17 @@ export class InMemoryCustomerStore implements CustomerStore {
     order.pointsAwarded = entry.points;
     return 'applied';
   }
+  async awardPoints(entry: LedgerEntry): Promise<WriteOutcome> {
+    const ledgerKey = `${entry.customerId}/${entry.entryId}`;
+    if (this.ledger.has(ledgerKey)) return 'duplicate';
+    const profile = this.profiles.get(entry.customerId);
+    if (!profile) return 'conflict';
+    this.ledger.set(ledgerKey, { ...entry });
+    profile.pointsBalance += entry.points;
+    profile.lifetimePoints += entry.points;
+    profile.version++;
+    return 'applied';
+  }
   async recordRefund(
     entry: LedgerEntry,
     refundMinor: number,

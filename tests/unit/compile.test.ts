@@ -55,13 +55,14 @@ describe('the workflow compiler', () => {
   it('compiles thank-you into award then email, each retried and dead-lettered on failure', () => {
     const [flow] = compileProject(shipped()).flows;
     const states = flow!.definition.States as Record<string, Record<string, unknown>>;
-    expect(states.Start?.Next).toBe('award');
+    expect(states.Normalize?.Next).toBe('award');
+    expect(states.Resume).toBeUndefined();
     expect(states.award).toMatchObject({
       Resource: '${AwardPointsFunctionArn}',
       Next: 'thank',
       ResultPath: '$.steps.award',
     });
-    expect(states.thank).toMatchObject({ Resource: '${SendEmailFunctionArn}', Next: 'Done' });
+    expect(states.thank).toMatchObject({ Resource: '${SendEmailFunctionArn}', Next: 'Complete' });
     expect(JSON.stringify(states.award?.Retry)).toContain('ConcurrencyConflictError');
     expect(states.award?.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterFailed' },
@@ -147,7 +148,7 @@ steps:
     );
     expect(problems).toEqual([
       expect.objectContaining({
-        path: 'steps[0].template',
+        path: 'steps (hello).template',
         message: expect.stringContaining('no template workflows/emails/welcome.liquid'),
       }),
     ]);

@@ -26,7 +26,7 @@ describe('the CDK stack', () => {
 
   it('runs every function on Node 24, arm64, with the table name from the table itself', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(3);
+    expect(Object.keys(functions)).toHaveLength(5);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -40,7 +40,9 @@ describe('the CDK stack', () => {
   it('deploys the ingest machine and each flow as Express state machines started by rules on one bus', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(['EXPRESS', 'EXPRESS']);
-    const rules = Object.values(template.findResources('AWS::Events::Rule')).map((r) => r.Properties);
+    const rules = Object.values(template.findResources('AWS::Events::Rule'))
+      .map((r) => r.Properties)
+      .filter((r) => r.EventPattern);
     expect(rules.map((r) => r.EventPattern.source)).toEqual([
       [{ 'anything-but': { prefix: 'rapport.' } }],
       ['rapport.ingest'],
@@ -83,6 +85,44 @@ describe('the CDK stack', () => {
     const machines = Object.values(template.findResources('AWS::StepFunctions::StateMachine'));
     const keys = machines.map((m) => Object.keys(m.Properties.DefinitionSubstitutions).sort());
     expect(keys).toContainEqual(['DeadLetterQueueUrl', 'EventBusName', 'RecordEventFunctionArn']);
-    expect(keys).toContainEqual(['AwardPointsFunctionArn', 'DeadLetterQueueUrl', 'SendEmailFunctionArn']);
+    expect(keys).toContainEqual([
+      'AwardPointsFunctionArn',
+      'DeadLetterQueueUrl',
+      'JourneyFunctionArn',
+      'SendEmailFunctionArn',
+    ]);
+  });
+
+  it('sweeps timers every minute with the configuration compiled from the flows', () => {
+    const [sweep] = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (r) => r.Properties.ScheduleExpression,
+    );
+    expect(sweep?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    expect(JSON.parse(sweep?.Properties.Targets[0].Input)).toEqual({
+      timeZone: 'America/New_York',
+      inactivityDays: [],
+      dates: [],
+      schedules: [],
+    });
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'gsi1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+
+  it('publishes a retained version of each flow per revision, for journeys to resume on', () => {
+    const versions = template.findResources('AWS::StepFunctions::StateMachineVersion');
+    expect(Object.keys(versions)).toHaveLength(1);
+    const [version] = Object.values(versions);
+    expect(version?.DeletionPolicy).toBe('Retain');
+    expect(version?.Properties.Description).toMatch(/^[0-9a-f]{16}$/);
   });
 });

@@ -1,0 +1,504 @@
+import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
+import {
+  type FlowMemory,
+  type Journey,
+  type JourneyStatus,
+  type ResumeOutcome,
+  shardOf,
+  type Wait,
+} from '#domain/journeys.ts';
+import type { Coupon, EnterOutcome, JourneyStore } from '#domain/ports.ts';
+import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
+import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
+
+// Journeys, waits, coupons and sweep cursors, in the same table and partitions as the customer.
+
+const listen = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() });
+const journeyItem = z.object({
+  customerId: z.string(),
+  flowId: z.string(),
+  journeyId: z.string(),
+  revision: z.string(),
+  status: z.enum(['active', 'completed', 'exited', 'holdout']),
+  enteredAt: z.string(),
+  triggerEventId: z.string(),
+  endedAt: z.string().optional(),
+  exitOn: z.array(listen),
+  goal: listen.extend({ deadline: z.string() }).optional(),
+  convertedAt: z.string().optional(),
+  buckets: z.record(z.string(), z.number()),
+  capped: z.boolean().default(false),
+});
+const waitItem = z.object({
+  customerId: z.string(),
+  flowId: z.string(),
+  journeyId: z.string(),
+  revision: z.string(),
+  stepId: z.string(),
+  dueAt: z.string(),
+  listen: listen.optional(),
+  targets: z.object({
+    elapsed: z.string().optional(),
+    event: z.string().optional(),
+    timeout: z.string().optional(),
+  }),
+  context: z.object({ trigger: z.unknown(), steps: z.unknown() }),
+  status: z.enum(['waiting', 'resuming']),
+  outcome: z.enum(['elapsed', 'event', 'timeout']).optional(),
+  claimedAt: z.string().optional(),
+});
+const memoryItem = z.object({
+  entries: z.number(),
+  lastEnteredAt: z.string().optional(),
+  activeJourneyId: z.string().optional(),
+});
+const couponItem = z.object({
+  customerId: z.string(),
+  code: z.string(),
+  journeyId: z.string(),
+  stepId: z.string(),
+  discount: z.object({
+    percent: z.number().optional(),
+    amount: z.number().optional(),
+    free_shipping: z.boolean().optional(),
+  }),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+});
+
+/** A claimed wait that was never resumed (the claimer crashed) is resumed again after this long. */
+const STALE_CLAIM_MS = 2 * 60_000;
+const { partitionKey: PK, sortKey: SK, index } = TABLE_DESIGN;
+
+export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore {
+  async getFlowMemory(customerId: string, flowId: string): Promise<FlowMemory | undefined> {
+    const item = await this.getItem(customerId, keys.flowMemory(flowId));
+    return item ? memoryItem.parse(item) : undefined;
+  }
+
+  async enterJourney(
+    journey: Journey,
+    before: FlowMemory | undefined,
+    { cap, exclusive }: { cap?: number | undefined; exclusive: boolean },
+  ): Promise<EnterOutcome> {
+    const memoryKey = this.key(journey.customerId, keys.flowMemory(journey.flowId));
+    const memoryGuard =
+      before === undefined
+        ? { ConditionExpression: 'attribute_not_exists(#pk)', ExpressionAttributeNames: { '#pk': PK } }
+        : {
+            ConditionExpression: exclusive
+              ? 'entries = :entries AND attribute_not_exists(activeJourneyId)'
+              : 'entries = :entries',
+            ExpressionAttributeValues: { ':entries': before.entries },
+          };
+    const items = [
+      this.guardedPut(
+        journey.customerId,
+        keys.journey(journey.flowId, journey.journeyId),
+        'journey',
+        journey,
+      ),
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...memoryKey,
+            type: 'flow-memory',
+            entries: (before?.entries ?? 0) + 1,
+            lastEnteredAt: journey.enteredAt,
+            ...(exclusive ? { activeJourneyId: journey.journeyId } : {}),
+          },
+          ...memoryGuard,
+        },
+      },
+      ...(cap === undefined
+        ? []
+        : [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: 'COUNT' },
+                UpdateExpression: 'ADD active :one',
+                ConditionExpression: 'attribute_not_exists(active) OR active < :cap',
+                ExpressionAttributeValues: { ':one': 1, ':cap': cap },
+              },
+            },
+          ]),
+    ];
+    const outcome = await this.transact(items);
+    if (outcome !== 'conflict' || cap === undefined) return outcome;
+    // Which guard failed? A full flow is not a conflict to retry.
+    const counter = await this.doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':pk': keys.flowCounter(journey.flowId) },
+      }),
+    );
+    const active = Number(counter.Items?.[0]?.active ?? 0);
+    return active >= cap ? 'full' : 'conflict';
+  }
+
+  async getJourney(customerId: string, flowId: string, journeyId: string): Promise<Journey | undefined> {
+    const item = await this.getItem(customerId, keys.journey(flowId, journeyId));
+    return item ? journeyItem.parse(item) : undefined;
+  }
+
+  async listActive(customerId: string, now: string): Promise<{ journeys: Journey[]; waits: Wait[] }> {
+    const journeys: Journey[] = [];
+    const waits: Wait[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            FilterExpression:
+              '#status IN (:active, :waiting, :resuming) OR (#goal.deadline >= :now AND attribute_not_exists(convertedAt))',
+            ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#status': 'status', '#goal': 'goal' },
+            ExpressionAttributeValues: {
+              ':pk': keys.customer(customerId),
+              ':prefix': 'JOURNEY#',
+              ':active': 'active',
+              ':waiting': 'waiting',
+              ':resuming': 'resuming',
+              ':now': now,
+            },
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.type === 'wait') waits.push(waitItem.parse(item));
+        else if (item.type === 'journey') journeys.push(journeyItem.parse(item));
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return { journeys, waits };
+  }
+
+  async endJourney(journey: Journey, status: Exclude<JourneyStatus, 'active'>, at: string) {
+    const outcome = await this.transact([
+      {
+        Update: {
+          TableName: this.tableName,
+          Key: this.key(journey.customerId, keys.journey(journey.flowId, journey.journeyId)),
+          UpdateExpression: 'SET #status = :status, endedAt = :at',
+          ConditionExpression: '#status = :active',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':status': status, ':at': at, ':active': 'active' },
+        },
+      },
+      ...(journey.capped
+        ? [
+            {
+              Update: {
+                TableName: this.tableName,
+                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: 'COUNT' },
+                UpdateExpression: 'ADD active :minus',
+                ExpressionAttributeValues: { ':minus': -1 },
+              },
+            },
+          ]
+        : []),
+    ]);
+    if (outcome !== 'applied') return false;
+    // Free the flow for this customer, if this journey is the one holding it.
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(journey.customerId, keys.flowMemory(journey.flowId)),
+          UpdateExpression: 'REMOVE activeJourneyId',
+          ConditionExpression: 'activeJourneyId = :me',
+          ExpressionAttributeValues: { ':me': journey.journeyId },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    ).catch((error: unknown) => {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    });
+    return true;
+  }
+
+  async recordConversion(journey: Journey, at: string): Promise<boolean> {
+    try {
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(journey.customerId, keys.journey(journey.flowId, journey.journeyId)),
+            UpdateExpression: 'SET convertedAt = :at',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(convertedAt)',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':at': at },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  private waitKey(wait: Pick<Wait, 'customerId' | 'flowId' | 'journeyId'>) {
+    return this.key(wait.customerId, keys.wait(wait.flowId, wait.journeyId));
+  }
+
+  async putWait(wait: Wait): Promise<'applied' | 'duplicate'> {
+    try {
+      await this.send('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.waitKey(wait),
+              type: 'wait',
+              ...wait,
+              [index.partitionKey]: keys.indexTimer(shardOf(`${wait.customerId}/${wait.journeyId}`)),
+              [index.sortKey]: `${wait.dueAt}#${wait.customerId}#${wait.flowId}#${wait.journeyId}`,
+            },
+            // One wait per journey at a time; a retried wait step finds its own wait.
+            ConditionExpression: 'attribute_not_exists(#pk) OR stepId <> :step',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':step': wait.stepId },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return 'applied';
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'duplicate';
+      throw error;
+    }
+  }
+
+  async claimWait(wait: Wait, outcome: ResumeOutcome, at: string): Promise<boolean> {
+    const stale = new Date(Date.parse(at) - STALE_CLAIM_MS).toISOString();
+    try {
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.waitKey(wait),
+            UpdateExpression:
+              'SET #status = :resuming, outcome = if_not_exists(outcome, :outcome), claimedAt = :at',
+            // Waiting for this step; or claimed so long ago that the claimer must have died.
+            ConditionExpression:
+              'stepId = :step AND (#status = :waiting OR (#status = :resuming AND claimedAt < :stale))',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: {
+              ':resuming': 'resuming',
+              ':waiting': 'waiting',
+              ':outcome': outcome,
+              ':at': at,
+              ':stale': stale,
+              ':step': wait.stepId,
+            },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return false;
+      throw error;
+    }
+  }
+
+  async deleteWait(wait: Wait): Promise<void> {
+    await this.send('DeleteItem', () =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.waitKey(wait),
+          ConditionExpression: 'stepId = :step',
+          ExpressionAttributeValues: { ':step': wait.stepId },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    ).catch((error: unknown) => {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    });
+  }
+
+  async dueWaits(shard: number, now: string, limit: number): Promise<Wait[]> {
+    const page = await this.send('Query', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
+          ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
+          ExpressionAttributeValues: { ':gpk': keys.indexTimer(shard), ':now': `${now}#~` },
+          Limit: limit,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return (page.Items ?? []).map((item) => waitItem.parse(item));
+  }
+
+  async issueCoupon(coupon: Coupon): Promise<Coupon> {
+    try {
+      await this.send('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            ...this.guardedPut(coupon.customerId, keys.coupon(coupon.code), 'coupon', coupon).Put,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return coupon;
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      return couponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
+    }
+  }
+
+  async updateAttributes(
+    customerId: string,
+    change: { set?: Record<string, string | number | boolean>; addTags?: string[]; removeTags?: string[] },
+    at: string,
+  ): Promise<void> {
+    const names: Record<string, string> = {
+      '#version': 'version',
+      '#attributes': 'attributes',
+      '#tags': 'tags',
+    };
+    const values: Record<string, unknown> = { ':at': at, ':one': 1, ':empty': {} };
+    const sets = ['updatedAt = :at'];
+    // Nested maps must exist before their keys can be set: create them in a first update.
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.profile),
+          UpdateExpression:
+            'SET #attributes = if_not_exists(#attributes, :empty), #tags = if_not_exists(#tags, :empty)',
+          ConditionExpression: 'attribute_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK, '#attributes': 'attributes', '#tags': 'tags' },
+          ExpressionAttributeValues: { ':empty': {} },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    delete values[':empty'];
+    Object.entries(change.set ?? {}).forEach(([name, value], i) => {
+      names[`#a${i}`] = name;
+      values[`:a${i}`] = value;
+      sets.push(`#attributes.#a${i} = :a${i}`);
+    });
+    (change.addTags ?? []).forEach((tag, i) => {
+      names[`#t${i}`] = tag;
+      values[`:t${i}`] = true;
+      sets.push(`#tags.#t${i} = :t${i}`);
+    });
+    const removes = (change.removeTags ?? []).map((tag, i) => {
+      names[`#r${i}`] = tag;
+      return `#tags.#r${i}`;
+    });
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.profile),
+          UpdateExpression: `SET ${sets.join(', ')} ADD #version :one${removes.length ? ` REMOVE ${removes.join(', ')}` : ''}`,
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+
+  async lastOrderedBetween(shard: number, from: string, to: string) {
+    const found: { customerId: string; lastOrderAt: string }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
+            ExpressionAttributeValues: { ':gpk': keys.indexActivity(shard), ':from': from, ':to': to },
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        // BETWEEN includes `from`; the window is (from, to].
+        if (item.lastOrderAt > from)
+          found.push({ customerId: String(item.customerId), lastOrderAt: String(item.lastOrderAt) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
+  }
+
+  async customersWithDate(field: string, monthDay: string) {
+    const page = await this.send('Query', () =>
+      this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: index.name,
+          KeyConditionExpression: '#gpk = :gpk',
+          ExpressionAttributeNames: { '#gpk': index.partitionKey },
+          ExpressionAttributeValues: { ':gpk': keys.indexDate(field, monthDay) },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return (page.Items ?? []).map((item) => ({
+      customerId: String(item.customerId),
+      timeZone: typeof item.timeZone === 'string' ? item.timeZone : undefined,
+    }));
+  }
+
+  async *customerIds(): AsyncIterable<string[]> {
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Scan', () =>
+        this.doc.send(
+          new ScanCommand({
+            TableName: this.tableName,
+            FilterExpression: '#sk = :profile',
+            ExpressionAttributeNames: { '#sk': SK },
+            ExpressionAttributeValues: { ':profile': keys.profile },
+            ProjectionExpression: 'customerId',
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      yield (page.Items ?? []).map((item) => String(item.customerId));
+      start = page.LastEvaluatedKey;
+    } while (start);
+  }
+
+  async getCursor(name: string): Promise<string | undefined> {
+    const item = await this.getItem(keys.cursor, name);
+    return typeof item?.value === 'string' ? item.value : undefined;
+  }
+
+  async setCursor(name: string, value: string): Promise<void> {
+    await this.send('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...this.key(keys.cursor, name), type: 'cursor', value },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,36 @@
+import middy from '@middy/core';
+import * as z from 'zod';
+import { sweep } from '#domain/use-cases/sweep.ts';
+import { logInvocation, parseInput } from './commons/middleware.ts';
+import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
+
+// Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
+// resume due waits, and emit inactivity, date and schedule triggers.
+
+export const inputSchema = z.object({
+  timeZone: z.string(),
+  inactivityDays: z.array(z.number().int().positive()),
+  dates: z.array(z.object({ field: z.string(), at: z.string() })),
+  schedules: z.array(
+    z.object({
+      flowId: z.string(),
+      every: z.enum(['day', 'week', 'month']),
+      at: z.string(),
+      weekday: z.string().optional(),
+      dayOfMonth: z.number().optional(),
+    }),
+  ),
+});
+
+export const createHandler = (runtime: () => RuntimeDeps) =>
+  middy<z.infer<typeof inputSchema>>()
+    .use(
+      logInvocation(
+        () => runtime().logger,
+        () => ({ task: 'sweep' }),
+      ),
+    )
+    .use(parseInput(inputSchema))
+    .handler(async (config) => sweep(config, runtime()));
+
+export const handler = createHandler(lazy(() => createRuntime(process.env)));
