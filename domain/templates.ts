@@ -82,7 +82,9 @@ export const renderEmail = (
 /** A plain-text part for clients that do not show HTML: paragraphs and breaks kept, tags dropped. */
 export const htmlToText = (html: string): string =>
   html
-    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, '')
+    .replace(/<(script|style|head)[\s\S]*?<\/\1>/gi, '')
+    // Source layout is not text layout: fold all white space, then break where the HTML does.
+    .replace(/\s+/g, ' ')
     .replace(/<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, '$2 ($1)')
     .replace(/<br\s*\/?>/gi, '\n')
     .replace(/<\/(p|div|h[1-6]|li|tr)>/gi, '\n')
@@ -93,6 +95,8 @@ export const htmlToText = (html: string): string =>
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
-    .replace(/[ \t]+\n/g, '\n')
-    .replace(/\n{3,}/g, '\n\n')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line, i, lines) => line !== '' || (i > 0 && lines[i - 1] !== ''))
+    .join('\n')
     .trim();

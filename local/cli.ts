@@ -2,13 +2,19 @@ import './polyfills.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '#domain/errors.ts';
-import { matchesEventPattern, validateEventPattern } from '#domain/event-pattern.ts';
 import { compileProject } from '#domain/workflow/compile.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { readWorkflowSources } from '#infra/workflow-files.ts';
 import { runBench } from './bench.ts';
 import { parseCdnow } from './cdnow.ts';
+import {
+  type CommandResult,
+  graphCommand,
+  schemasCommand,
+  testPatternBatchCommand,
+  testPatternCommand,
+  validateCommand,
+} from './commands.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
 import { progressBar } from './progress.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
@@ -22,12 +28,34 @@ const USAGE = `rapport <command> [options]
                --json FILE      also write the summary as JSON
                --keep           keep the stack up afterwards (default on a terminal); --exit to stop
   serve      Start the local stack and keep it up: send events with the AWS CLI or any SDK
-  validate   Check the program, every flow and email template; exit 1 listing every error
-  test-pattern PATTERN_JSON EVENT_JSON   Prints true or false, like aws events test-event-pattern
+  validate [PATH...]
+             Check the program, every flow and email template; exit 1 listing every error (file:line:column).
+             PATHs (files or folders, relative to here) check only those files, against the program and
+             templates of their workflows folder (the one holding program.yaml)
+  graph FLOW Print a flow as a Mermaid flowchart; FLOW is an id in workflows/flows or a path to a YAML file
+               --markdown       wrap it in a \`\`\`mermaid fence
+  test-pattern PATTERN_JSON EVENT_JSON
+             Print true or false, like aws events test-event-pattern; exit 2 for an invalid pattern
+  test-pattern --batch FILE.ndjson
+             One {"pattern": ..., "event": ...} a line (FILE - reads stdin); print true, false or
+             "error: line N: reason" for each non-blank line; exit 1 if any line is invalid
+  schemas    Write the editor JSON Schemas schemas/flow.schema.json and schemas/program.schema.json
+               --check          write nothing; exit 1 if the files differ from the generated ones (for CI)
   bench      Replay the CDNOW sample and print throughput, DynamoDB capacity per order, bundle sizes
 `;
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
+
+const print = ({ code, stdout, stderr }: CommandResult): number => {
+  for (const line of stdout) out(line);
+  if (stderr.length > 0) process.stderr.write(`${stderr.join('\n')}\n`);
+  return code;
+};
+
+const usageError = (message: string): number => {
+  process.stderr.write(`${message}\n\n${USAGE}`);
+  return 2;
+};
 
 const printSummary = (s: ReplaySummary) => {
   out();
@@ -38,7 +66,19 @@ const printSummary = (s: ReplaySummary) => {
   out(
     `  points balances    ${s.pointsBalance} ${s.pointsAccountedFor ? '= ledger: every point accounted for' : '!= ledger: MISMATCH'}`,
   );
+  out(`  bonus points       ${s.pointsBonus}`);
   out(`  emails sent        ${s.emailsSent}`);
+  for (const [flow, count] of Object.entries(s.sendsByFlow).sort()) out(`    ${flow.padEnd(17)}${count}`);
+  out(`  coupons issued     ${s.coupons}`);
+  const journeys = Object.entries(s.journeys).sort();
+  if (journeys.length > 0) {
+    out('  journeys           entered  completed  exited  waiting  converted');
+    for (const [flow, j] of journeys) {
+      out(
+        `    ${flow.padEnd(17)}${String(j.entered).padStart(7)}${String(j.completed).padStart(11)}${String(j.exited).padStart(8)}${String(j.waiting).padStart(9)}${String(j.converted).padStart(11)}`,
+      );
+    }
+  }
   out(`  rejected events    ${s.rejected}`);
   out(`  failed executions  ${s.failedExecutions}`);
   out(`  wall time          ${s.wallSeconds} s`);
@@ -116,27 +156,39 @@ const main = async (argv: string[]): Promise<number> => {
       return 0;
     }
     case 'validate': {
-      try {
-        const project = compileProject(readWorkflowSources());
-        out(
-          `OK: program ${project.program.id}, ${project.flows.length} active flow(s), ${project.templates.size} template(s)`,
-        );
-        return 0;
-      } catch (error) {
-        if (!(error instanceof ConfigError)) throw error;
-        process.stderr.write(`${error.message}\n${error.problems.length} problem(s)\n`);
-        return 1;
-      }
+      const { positionals } = parseArgs({ args: rest, allowPositionals: true });
+      return print(validateCommand(positionals));
+    }
+    case 'graph': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { markdown: { type: 'boolean' } },
+      });
+      const [flow] = positionals;
+      if (flow === undefined || positionals.length > 1)
+        return usageError('graph takes one FLOW: an id or a path');
+      return print(graphCommand(flow, { markdown: values.markdown ?? false }));
     }
     case 'test-pattern': {
-      const [pattern, event] = rest.map((arg) => JSON.parse(arg) as unknown);
-      const errors = validateEventPattern(pattern);
-      if (errors.length > 0) {
-        process.stderr.write(`${errors.join('\n')}\n`);
-        return 2;
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: { batch: { type: 'string' } },
+      });
+      if (values.batch !== undefined) {
+        if (positionals.length > 0) return usageError('test-pattern --batch FILE takes no other arguments');
+        return print(testPatternBatchCommand(values.batch));
       }
-      out(String(matchesEventPattern(pattern, event)));
-      return 0;
+      const [pattern, event] = positionals;
+      if (pattern === undefined || event === undefined || positionals.length > 2) {
+        return usageError('test-pattern takes PATTERN_JSON EVENT_JSON, or --batch FILE.ndjson');
+      }
+      return print(testPatternCommand(pattern, event));
+    }
+    case 'schemas': {
+      const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean' } } });
+      return print(schemasCommand({ check: values.check ?? false }));
     }
     case 'bench':
       return runBench();
@@ -149,6 +201,11 @@ const main = async (argv: string[]): Promise<number> => {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    // A mistyped option or argument: say so with the usage, not a stack trace.
+    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${error.message}\n\n${USAGE}`);
+      process.exit(2);
+    }
     process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   },

@@ -15,14 +15,28 @@ export const replayClock = (purchases: readonly Purchase[]) =>
 // Replays a purchase history through the local stack as a shop would send it: PutEvents over HTTP
 // to the local endpoint, in time order, with the virtual clock following the purchases.
 
+export interface JourneyCounts {
+  entered: number;
+  active: number;
+  completed: number;
+  exited: number;
+  holdout: number;
+  converted: number;
+  waiting: number;
+}
+
 export interface TableTotals {
   customers: number;
   orders: number;
   ledgerEntries: number;
   pointsEarned: number;
+  pointsBonus: number;
   pointsReversed: number;
   pointsBalance: number;
   sends: number;
+  sendsByFlow: Record<string, number>;
+  journeys: Record<string, JourneyCounts>;
+  coupons: number;
 }
 
 export interface ReplaySummary extends TableTotals {
@@ -55,10 +69,24 @@ export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> =
     orders: 0,
     ledgerEntries: 0,
     pointsEarned: 0,
+    pointsBonus: 0,
     pointsReversed: 0,
     pointsBalance: 0,
     sends: 0,
+    sendsByFlow: {},
+    journeys: {},
+    coupons: 0,
   };
+  const flow = (id: string): JourneyCounts =>
+    (totals.journeys[id] ??= {
+      entered: 0,
+      active: 0,
+      completed: 0,
+      exited: 0,
+      holdout: 0,
+      converted: 0,
+      waiting: 0,
+    });
   for await (const page of paginateScan({ client }, { TableName: runtime.names.tableName })) {
     for (const item of page.Items ?? []) {
       switch (item.type) {
@@ -72,10 +100,29 @@ export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> =
         case 'ledger':
           totals.ledgerEntries++;
           if (item.kind === 'earn') totals.pointsEarned += Number(item.points);
+          else if (item.kind === 'bonus') totals.pointsBonus += Number(item.points);
           else totals.pointsReversed -= Number(item.points);
           break;
         case 'send':
-          if (item.status === 'sent') totals.sends++;
+          if (item.status === 'sent') {
+            totals.sends++;
+            const flowId = String(item.key).split('#')[0] ?? '?';
+            totals.sendsByFlow[flowId] = (totals.sendsByFlow[flowId] ?? 0) + 1;
+          }
+          break;
+        case 'journey': {
+          const counts = flow(String(item.flowId));
+          counts.entered++;
+          const status = item.status as 'active' | 'completed' | 'exited' | 'holdout';
+          counts[status]++;
+          if (item.convertedAt) counts.converted++;
+          break;
+        }
+        case 'wait':
+          flow(String(item.flowId)).waiting++;
+          break;
+        case 'coupon':
+          totals.coupons++;
           break;
       }
     }
@@ -141,13 +188,15 @@ export const replayPurchases = async (
     0,
   );
   const pointsAwarded = totals.pointsEarned - totals.pointsReversed;
+  const ledger = pointsAwarded + totals.pointsBonus;
   return {
     dataset: options.dataset,
     events: purchases.length,
     ...totals,
     pointsAwarded,
     expectedPoints,
-    pointsAccountedFor: pointsAwarded === expectedPoints && totals.pointsBalance === pointsAwarded,
+    // Order points match the dataset, and every balance is the sum of its ledger entries.
+    pointsAccountedFor: pointsAwarded === expectedPoints && totals.pointsBalance === ledger,
     emailsSent: inbox.length,
     rejected: runtime.deadLetters.length,
     failedExecutions: runtime.executions.filter((e) => e.status === 'FAILED').length,

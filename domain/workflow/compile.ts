@@ -745,13 +745,13 @@ export const flowDefinition = (
       journeyArn,
       { action: 'profile', 'customerId.$': '$.journey.customerId', ...ids },
       '$.journey.profile',
-      entry.when ? 'Eligible?' : 'Enter',
+      afterProfile,
     ),
     ...(entry.when
       ? {
           'Eligible?': {
             Type: 'Choice',
-            Choices: [{ ...allOf(entry.when), Next: 'Enter' }],
+            Choices: [{ ...allOf(entry.when), Next: eligibleNext }],
             Default: 'NotEligible',
           },
         }

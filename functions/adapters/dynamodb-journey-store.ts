@@ -367,11 +367,8 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     change: { set?: Record<string, string | number | boolean>; addTags?: string[]; removeTags?: string[] },
     at: string,
   ): Promise<void> {
-    const names: Record<string, string> = {
-      '#version': 'version',
-      '#attributes': 'attributes',
-      '#tags': 'tags',
-    };
+    // Only the names the expression uses: DynamoDB refuses unused ones.
+    const names: Record<string, string> = { '#version': 'version' };
     const values: Record<string, unknown> = { ':at': at, ':one': 1, ':empty': {} };
     const sets = ['updatedAt = :at'];
     // Nested maps must exist before their keys can be set: create them in a first update.
@@ -391,16 +388,19 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     );
     delete values[':empty'];
     Object.entries(change.set ?? {}).forEach(([name, value], i) => {
+      names['#attributes'] = 'attributes';
       names[`#a${i}`] = name;
       values[`:a${i}`] = value;
       sets.push(`#attributes.#a${i} = :a${i}`);
     });
     (change.addTags ?? []).forEach((tag, i) => {
+      names['#tags'] = 'tags';
       names[`#t${i}`] = tag;
       values[`:t${i}`] = true;
       sets.push(`#tags.#t${i} = :t${i}`);
     });
     const removes = (change.removeTags ?? []).map((tag, i) => {
+      names['#tags'] = 'tags';
       names[`#r${i}`] = tag;
       return `#tags.#r${i}`;
     });

@@ -23,7 +23,7 @@ describe('the commands a developer runs', () => {
         Resources: Record<string, { Type: string }>;
       };
       const types = Object.values(template.Resources).map((r) => r.Type);
-      expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(2);
+      expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(6);
       expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(5);
     } finally {
       rmSync(out, { recursive: true, force: true });
@@ -60,7 +60,7 @@ describe('the commands a developer runs', () => {
       expect(summary).toMatchObject({
         orders: 100,
         customers: new Set(first100.map((p) => p.customerId)).size,
-        emailsSent: 100,
+        sendsByFlow: expect.objectContaining({ 'thank-you': 100 }),
         rejected: 0,
         failedExecutions: 0,
         pointsAccountedFor: true,

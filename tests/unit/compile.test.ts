@@ -7,6 +7,11 @@ import { readWorkflowSources } from '../../infra/workflow-files.ts';
 import { eventFixture } from '../support/fixtures.ts';
 
 const shipped = () => readWorkflowSources();
+const thankYou = (project: ReturnType<typeof compileProject>) => {
+  const flow = project.flows.find((f) => f.id === 'thank-you');
+  if (!flow) throw new Error('thank-you is shipped');
+  return flow;
+};
 
 const withFlow = (text: string, file = 'workflows/flows/broken.yaml'): WorkflowSources => ({
   ...shipped(),
@@ -37,8 +42,28 @@ describe('the workflow compiler', () => {
   it('compiles every shipped file', () => {
     const project = compileProject(shipped());
     expect(project.program.id).toBe('rapport-rewards');
-    expect(project.flows.map((f) => f.id)).toEqual(['thank-you']);
-    expect([...project.templates.keys()]).toEqual(['thank-you']);
+    expect(project.flows.map((f) => f.id)).toEqual([
+      'birthday',
+      'review-request',
+      'thank-you',
+      'welcome',
+      'win-back',
+    ]);
+    expect([...project.templates.keys()]).toEqual([
+      'birthday',
+      'review-request',
+      'thank-you',
+      'welcome-offer',
+      'welcome',
+      'win-back-last-chance',
+      'win-back',
+    ]);
+    expect(project.sweep).toEqual({
+      timeZone: 'America/New_York',
+      inactivityDays: [113],
+      dates: [{ field: 'birthday', at: '09:00' }],
+      schedules: [],
+    });
   });
 
   it('is deterministic: the same files give byte-identical output', () => {
@@ -53,7 +78,7 @@ describe('the workflow compiler', () => {
   });
 
   it('compiles thank-you into award then email, each retried and dead-lettered on failure', () => {
-    const [flow] = compileProject(shipped()).flows;
+    const flow = compileProject(shipped()).flows.find((f) => f.id === 'thank-you');
     const states = flow!.definition.States as Record<string, Record<string, unknown>>;
     expect(states.Normalize?.Next).toBe('award');
     expect(states.Resume).toBeUndefined();
@@ -73,10 +98,10 @@ describe('the workflow compiler', () => {
     const project = compileProject(shipped());
     const shopOrder = eventFixture('order-placed');
     expect(matchesEventPattern(project.ingest.pattern, shopOrder)).toBe(true);
-    expect(matchesEventPattern(project.flows[0]!.pattern, shopOrder)).toBe(false);
+    expect(matchesEventPattern(thankYou(project).pattern, shopOrder)).toBe(false);
     const accepted = { ...shopOrder, source: 'rapport.ingest' };
     expect(matchesEventPattern(project.ingest.pattern, accepted)).toBe(false);
-    expect(matchesEventPattern(project.flows[0]!.pattern, accepted)).toBe(true);
+    expect(matchesEventPattern(thankYou(project).pattern, accepted)).toBe(true);
   });
 
   it('compiles a trigger filter into the rule pattern', () => {
@@ -143,13 +168,13 @@ id: missing
 name: Missing template
 trigger: { event: order.placed }
 steps:
-  - { id: hello, type: send_email, template: welcome }
+  - { id: hello, type: send_email, template: farewell }
 `),
     );
     expect(problems).toEqual([
       expect.objectContaining({
         path: 'steps (hello).template',
-        message: expect.stringContaining('no template workflows/emails/welcome.liquid'),
+        message: expect.stringContaining('no template workflows/emails/farewell.liquid'),
       }),
     ]);
   });

@@ -133,7 +133,7 @@ describe('flowToMermaid', () => {
         '  %% thank-you: Post-purchase thank-you',
         '  flow_trigger(["order.placed"])',
         `  s_award["award: award the order's points"]`,
-        '  s_thank["thank: send_email thank-you"]',
+        '  s_thank["thank: send_email thank-you (topic orders)"]',
         '  flow_end(["End"])',
         '  flow_trigger --> s_award',
         '  s_award --> s_thank',

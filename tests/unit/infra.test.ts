@@ -39,15 +39,29 @@ describe('the CDK stack', () => {
 
   it('deploys the ingest machine and each flow as Express state machines started by rules on one bus', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
-    expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(['EXPRESS', 'EXPRESS']);
+    expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(
+      Array(6).fill('EXPRESS'),
+    );
     const rules = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties)
       .filter((r) => r.EventPattern);
     expect(rules.map((r) => r.EventPattern.source)).toEqual([
       [{ 'anything-but': { prefix: 'rapport.' } }],
+      ['rapport.sweeper'],
       ['rapport.ingest'],
+      ['rapport.ingest'],
+      ['rapport.ingest'],
+      ['rapport.sweeper'],
     ]);
-    expect(rules[1].EventPattern['detail-type']).toEqual(['order.placed']);
+    expect(rules.map((r) => r.EventPattern['detail-type'])).toEqual([
+      ['customer.registered', 'order.placed', 'order.refunded'],
+      ['customer.date'],
+      ['order.placed'],
+      ['order.placed'],
+      ['customer.registered'],
+      ['customer.inactive'],
+    ]);
+    expect(rules[5].EventPattern.detail).toEqual({ days: [113] });
     for (const rule of rules) {
       expect(rule.EventBusName).toEqual({ Ref: expect.stringMatching(/^Bus/) });
       expect(rule.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
@@ -100,8 +114,8 @@ describe('the CDK stack', () => {
     expect(sweep?.Properties.ScheduleExpression).toBe('rate(1 minute)');
     expect(JSON.parse(sweep?.Properties.Targets[0].Input)).toEqual({
       timeZone: 'America/New_York',
-      inactivityDays: [],
-      dates: [],
+      inactivityDays: [113],
+      dates: [{ field: 'birthday', at: '09:00' }],
       schedules: [],
     });
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -120,9 +134,10 @@ describe('the CDK stack', () => {
 
   it('publishes a retained version of each flow per revision, for journeys to resume on', () => {
     const versions = template.findResources('AWS::StepFunctions::StateMachineVersion');
-    expect(Object.keys(versions)).toHaveLength(1);
-    const [version] = Object.values(versions);
-    expect(version?.DeletionPolicy).toBe('Retain');
-    expect(version?.Properties.Description).toMatch(/^[0-9a-f]{16}$/);
+    expect(Object.keys(versions)).toHaveLength(5);
+    for (const version of Object.values(versions)) {
+      expect(version.DeletionPolicy).toBe('Retain');
+      expect(version.Properties.Description).toMatch(/^[0-9a-f]{16}$/);
+    }
   });
 });
