@@ -19,6 +19,7 @@ import { startEventsEndpoint } from './events-endpoint.ts';
 import { progressBar } from './progress.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
 import { LocalRapport } from './runtime.ts';
+import { formatSimulation, simulateFlow } from './simulate.ts';
 
 const USAGE = `rapport <command> [options]
 
@@ -39,6 +40,10 @@ const USAGE = `rapport <command> [options]
   test-pattern --batch FILE.ndjson
              One {"pattern": ..., "event": ...} a line (FILE - reads stdin); print true, false or
              "error: line N: reason" for each non-blank line; exit 1 if any line is invalid
+  simulate FLOW [--dataset PATH] [--limit N] [--until YYYY-MM-DD] [--json FILE]
+             Backtest one flow: replay a purchase history through the local stack with only that flow
+             deployed, on the virtual clock; report per step the customers who reached it, emails, points,
+             and the journeys still waiting at the end
   schemas    Write the editor JSON Schemas schemas/flow.schema.json and schemas/program.schema.json
                --check          write nothing; exit 1 if the files differ from the generated ones (for CI)
   bench      Replay the CDNOW sample and print throughput, DynamoDB capacity per order, bundle sizes
@@ -189,6 +194,32 @@ const main = async (argv: string[]): Promise<number> => {
     case 'schemas': {
       const { values } = parseArgs({ args: rest, options: { check: { type: 'boolean' } } });
       return print(schemasCommand({ check: values.check ?? false }));
+    }
+    case 'simulate': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          dataset: { type: 'string' },
+          limit: { type: 'string' },
+          json: { type: 'string' },
+          until: { type: 'string' },
+        },
+      });
+      const [flowId] = positionals;
+      if (!flowId) {
+        out(USAGE);
+        return 2;
+      }
+      const dataset = resolve(values.dataset ?? fromRoot('../shared/data/cdnow_sample.txt'));
+      const report = await simulateFlow(flowId, dataset, {
+        limit: values.limit ? Number(values.limit) : undefined,
+        until: values.until,
+        onProgress: progressBar(`simulate ${flowId}`),
+      });
+      for (const line of formatSimulation(report)) out(line);
+      if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
+      return 0;
     }
     case 'bench':
       return runBench();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
 import { NotFoundError } from '#domain/errors.ts';
@@ -95,6 +96,8 @@ export interface LocalRuntimeOptions {
   /** Milliseconds between ASL retries locally instead of the definition's seconds; only timing changes. */
   retryDelayMs?: number;
   meter?: CapacityMeter;
+  /** Virtual time between sweeps when the clock jumps (AWS sweeps every minute); default a day. */
+  sweepEveryMs?: number;
   /** Wraps a function's ports, for fault injection in tests. */
   decorate?: (deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps;
   dynamoDbPort?: number;
@@ -125,7 +128,7 @@ export class LocalRapport {
   private readonly rejectedFile: string;
 
   private constructor(
-    readonly stack: LocalStack,
+    public stack: LocalStack,
     readonly dynamo: RunningEmulator,
     readonly ses: RunningEmulator,
     readonly clock: VirtualClock,
@@ -238,7 +241,18 @@ export class LocalRapport {
         return { MessageId: randomUUID() };
       },
     };
-    for (const machine of this.stack.machines) {
+    this.lambdas = lambdas;
+    this.integrations = integrations;
+    this.bindMachines(this.stack);
+  }
+
+  private integrations: Record<string, Invoke> = {};
+
+  /** Builds a runner per state machine; flow machines also under `arn:revision`, for continuations. */
+  private bindMachines(stack: LocalStack): void {
+    const lambdas = this.lambdas;
+    const integrations = this.integrations;
+    for (const machine of stack.machines) {
       const tasks: Record<string, Invoke> = {};
       const retries: Record<string, number> = {};
       const visit = (states: Record<string, unknown>) => {
@@ -270,9 +284,66 @@ export class LocalRapport {
       });
       this.machines.set(machine.arn, { machine, runner, tasks });
       this.retryOverrides.set(machine.arn, retries);
-      if (machine.flow) this.revisions.set(`${machine.flow.flowId}@${machine.flow.revision}`, machine.arn);
+      if (machine.flow) {
+        const versioned = `${machine.arn}:${machine.flow.revision}`;
+        this.machines.set(versioned, { machine, runner, tasks });
+        this.retryOverrides.set(versioned, retries);
+        this.revisions.set(`${machine.flow.flowId}@${machine.flow.revision}`, versioned);
+      }
     }
-    this.lambdas = lambdas;
+  }
+
+  /**
+   * A deploy of changed workflows while journeys are in flight: rules and new journeys move to the
+   * new revisions; journeys parked on an old revision keep resuming on it. Says, per changed flow,
+   * how many journeys are still in flight on the old revision.
+   */
+  async redeploy(
+    workflowsDir: string,
+  ): Promise<{ flowId: string; from: string; to: string; inFlight: number }[]> {
+    await this.drain();
+    const before = new Map(
+      this.stack.machines.flatMap((m) => (m.flow ? [[m.flow.flowId, m.flow.revision]] : [])),
+    );
+    const { app } = buildApp({ bundle: false, workflowsDir, onlyFlows: this.options.onlyFlows });
+    const stack = readLocalStack(app.synth().getStackByName(STACK_NAME).template, this.names);
+    this.bindMachines(stack);
+    this.stack = stack;
+    const active = new Map<string, number>();
+    const client = DynamoDBDocumentClient.from(
+      new DynamoDBClient({
+        endpoint: this.dynamo.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+    );
+    for await (const page of paginateScan(
+      { client },
+      {
+        TableName: this.names.tableName,
+        FilterExpression: '#type = :journey AND #status = :active',
+        ExpressionAttributeNames: { '#type': 'type', '#status': 'status' },
+        ExpressionAttributeValues: { ':journey': 'journey', ':active': 'active' },
+      },
+    )) {
+      for (const item of page.Items ?? []) {
+        const key = `${item.flowId}@${item.revision}`;
+        active.set(key, (active.get(key) ?? 0) + 1);
+      }
+    }
+    client.destroy();
+    return stack.machines.flatMap((m) => {
+      const from = m.flow ? before.get(m.flow.flowId) : undefined;
+      if (!m.flow || !from || from === m.flow.revision) return [];
+      return [
+        {
+          flowId: m.flow.flowId,
+          from,
+          to: m.flow.revision,
+          inFlight: active.get(`${m.flow.flowId}@${from}`) ?? 0,
+        },
+      ];
+    });
   }
   private readonly retryOverrides = new Map<string, Record<string, number>>();
   private lambdas = new Map<string, Invoke>();
@@ -309,22 +380,23 @@ export class LocalRapport {
   }
 
   /**
-   * Moves the virtual clock to `time`, stopping at every due wait on the way: sweep, let the
-   * continuations run (they may park new waits), and go on to the next one.
+   * Moves the virtual clock to `time`, sweeping on the way as the every-minute rule does in AWS: at
+   * every due wait, and at least every `sweepEveryMs` (a day by default) so inactivity, birthdays and
+   * schedules are found within that step. Continuations run (and may park new waits) before it goes on.
    */
   async advanceTo(time: Date | string): Promise<void> {
     const target = new Date(time).getTime();
+    const step = this.options.sweepEveryMs ?? 86_400_000;
     await this.drain();
-    for (let guard = 0; guard < 100_000; guard++) {
-      const next = await this.nextDue();
-      if (next === undefined || next > target) break;
-      this.clock.advanceTo(new Date(Math.max(next, this.clock.now().getTime())));
+    for (let guard = 0; guard < 1_000_000; guard++) {
       await this.sweep();
       await this.drain();
+      const now = this.clock.now().getTime();
+      if (now >= target) break;
+      const next = await this.nextDue();
+      const dueAhead = next !== undefined && next > now ? next : Number.POSITIVE_INFINITY;
+      this.clock.advanceTo(new Date(Math.min(target, now + step, dueAhead)));
     }
-    this.clock.advanceTo(new Date(target));
-    await this.sweep();
-    await this.drain();
   }
 
   private inspector?: DynamoDbStore;
