@@ -19,7 +19,7 @@ export default defineConfig({
           environment: 'node',
           globalSetup: ['tests/setup/emulators.ts'],
           testTimeout: 120_000,
-          hookTimeout: 180_000,
+          hookTimeout: 1_500_000,
           fileParallelism: false,
         },
       },

@@ -1,7 +1,7 @@
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError } from '#domain/errors.ts';
-import { compileProject } from '#domain/workflow/compile.ts';
+import { compileProject, sweepConfig } from '#domain/workflow/compile.ts';
 import { RapportStack } from './rapport-stack.ts';
 import { readWorkflowSources } from './workflow-files.ts';
 
@@ -19,7 +19,18 @@ export interface BuildOptions {
 export const buildApp = (options: BuildOptions = {}) => {
   const compiled = compileProject(readWorkflowSources(options.workflowsDir));
   const only = options.onlyFlows;
-  const project = only ? { ...compiled, flows: compiled.flows.filter((f) => only.includes(f.id)) } : compiled;
+  const deployed = only ? compiled.flows.filter((f) => only.includes(f.id)) : compiled.flows;
+  // The sweeper looks only for the triggers of the flows that are deployed.
+  const project = only
+    ? {
+        ...compiled,
+        flows: deployed,
+        sweep: sweepConfig(
+          deployed.map((f) => f.flow),
+          compiled.program,
+        ),
+      }
+    : compiled;
   const app = new App({
     ...(options.outdir ? { outdir: options.outdir } : {}),
     // The local runtime runs handlers from source: skip esbuild when it only needs the template.

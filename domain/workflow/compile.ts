@@ -273,7 +273,8 @@ export const flowPattern = (flow: Flow): JsonObject => {
   };
 };
 
-const sweepConfig = (flows: Flow[], program: Program): SweepConfig => {
+/** What the sweeper must look for, for the flows that are deployed. */
+export const sweepConfig = (flows: readonly Flow[], program: Program): SweepConfig => {
   const inactivity = new Set<number>();
   const dates = new Map<string, { field: string; at: string }>();
   const schedules: SweepConfig['schedules'] = [];

@@ -28,7 +28,7 @@ describe('replaying the CDNOW sample', () => {
       dataset,
       program: compileProject(readWorkflowSources()).program,
     });
-  }, 600_000);
+  }, 1_500_000);
   afterAll(async () => {
     server?.close();
     await runtime?.stop();
