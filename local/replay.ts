@@ -25,6 +25,16 @@ export interface JourneyCounts {
   waiting: number;
 }
 
+export const noJourneys = (): JourneyCounts => ({
+  entered: 0,
+  active: 0,
+  completed: 0,
+  exited: 0,
+  holdout: 0,
+  converted: 0,
+  waiting: 0,
+});
+
 export interface TableTotals {
   customers: number;
   orders: number;
@@ -77,16 +87,7 @@ export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> =
     journeys: {},
     coupons: 0,
   };
-  const flow = (id: string): JourneyCounts =>
-    (totals.journeys[id] ??= {
-      entered: 0,
-      active: 0,
-      completed: 0,
-      exited: 0,
-      holdout: 0,
-      converted: 0,
-      waiting: 0,
-    });
+  const flow = (id: string): JourneyCounts => (totals.journeys[id] ??= noJourneys());
   for await (const page of paginateScan({ client }, { TableName: runtime.names.tableName })) {
     for (const item of page.Items ?? []) {
       switch (item.type) {

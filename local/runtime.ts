@@ -244,6 +244,7 @@ export class LocalRapport {
     this.lambdas = lambdas;
     this.integrations = integrations;
     this.bindMachines(this.stack);
+    this.usesTimers = LocalRapport.usesTimers(this.stack);
   }
 
   private integrations: Record<string, Invoke> = {};
@@ -309,6 +310,7 @@ export class LocalRapport {
     const stack = readLocalStack(app.synth().getStackByName(STACK_NAME).template, this.names);
     this.bindMachines(stack);
     this.stack = stack;
+    this.usesTimers = LocalRapport.usesTimers(stack);
     const active = new Map<string, number>();
     const client = DynamoDBDocumentClient.from(
       new DynamoDBClient({
@@ -348,12 +350,13 @@ export class LocalRapport {
   private readonly retryOverrides = new Map<string, Record<string, number>>();
   private lambdas = new Map<string, Invoke>();
   /** Whether anything runs on the clock: a scheduled sweep with work, or a flow that waits. */
-  get usesTimers(): boolean {
+  usesTimers = false;
+  private static usesTimers(stack: LocalStack): boolean {
     return (
-      this.stack.rules.some((rule) => {
+      stack.rules.some((rule) => {
         const input = rule.targets[0]?.input as Record<string, unknown[]> | undefined;
         return rule.schedule && input && Object.values(input).some((v) => Array.isArray(v) && v.length > 0);
-      }) || this.stack.machines.some((m) => JSON.stringify(m.definition).includes('"action":"wait"'))
+      }) || stack.machines.some((m) => JSON.stringify(m.definition).includes('"action":"wait"'))
     );
   }
   /** flow@revision -> the machine that runs it: continuations run on the revision they entered. */

@@ -8,7 +8,7 @@ import { readWorkflowSources } from '#infra/workflow-files.ts';
 import { parseCdnow } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
-import { type JourneyCounts, replayClock, replayPurchases } from './replay.ts';
+import { type JourneyCounts, noJourneys, replayClock, replayPurchases } from './replay.ts';
 import { type ExecutionRecord, LocalRapport } from './runtime.ts';
 
 // rapport simulate FLOW --dataset PATH: a backtest. Only that flow is deployed on the local stack;
@@ -118,15 +118,7 @@ export const simulateFlow = async (
       emails: emails.get(step.id) ?? 0,
       points: points.get(step.id) ?? 0,
     }));
-    const journeys = summary.journeys[flowId] ?? {
-      entered: 0,
-      active: 0,
-      completed: 0,
-      exited: 0,
-      holdout: 0,
-      converted: 0,
-      waiting: 0,
-    };
+    const journeys = summary.journeys[flowId] ?? noJourneys();
     return {
       flowId,
       dataset: datasetPath,

@@ -302,8 +302,9 @@ export class DynamoDbCustomerStore implements CustomerStore {
     ]);
   }
 
-  awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number) {
-    return this.transact([
+  /** The ledger entry (must not exist) and the balance it adds to: every award's first two items. */
+  private earning(entry: LedgerEntry) {
+    return [
       this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
       {
         Update: {
@@ -315,6 +316,12 @@ export class DynamoDbCustomerStore implements CustomerStore {
           ExpressionAttributeValues: { ':p': entry.points, ':one': 1 },
         },
       },
+    ];
+  }
+
+  awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number) {
+    return this.transact([
+      ...this.earning(entry),
       {
         Update: {
           TableName: this.tableName,
@@ -328,19 +335,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
   }
 
   awardPoints(entry: LedgerEntry) {
-    return this.transact([
-      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: this.key(entry.customerId, keys.profile),
-          UpdateExpression: 'ADD pointsBalance :p, lifetimePoints :p, #version :one',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
-          ExpressionAttributeValues: { ':p': entry.points, ':one': 1 },
-        },
-      },
-    ]);
+    return this.transact(this.earning(entry));
   }
 
   recordRefund(

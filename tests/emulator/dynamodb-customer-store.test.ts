@@ -1,7 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCommerceEvent } from '../../domain/events.ts';
-import type { Program } from '../../domain/program.ts';
 import { TABLE_DESIGN } from '../../domain/table-design.ts';
 import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
@@ -15,17 +14,9 @@ import {
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
 import { eventFixture } from '../support/fixtures.ts';
+import { testProgram } from '../support/program.ts';
 
-const program: Program = {
-  version: 1,
-  id: 'test',
-  name: 'Test',
-  currency: 'USD',
-  timeZone: 'UTC',
-  topics: [],
-  sender: { from: 'Shop <hello@example.com>' },
-  earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
-};
+const program = testProgram;
 
 describe('the DynamoDB customer store against DynamoDB Local', () => {
   let dynamo: RunningEmulator;

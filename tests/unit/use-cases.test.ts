@@ -6,23 +6,14 @@ import {
   NotFoundError,
 } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
-import type { Program } from '../../domain/program.ts';
 import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { CapturingMailer, fixedClock, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { testProgram } from '../support/program.ts';
 
-const program: Program = {
-  version: 1,
-  id: 'test',
-  name: 'Test',
-  currency: 'USD',
-  timeZone: 'UTC',
-  topics: [],
-  sender: { from: 'Shop <hello@example.com>' },
-  earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
-};
+const program = testProgram;
 
 describe('recording events, awarding points and sending email', () => {
   let store: InMemoryCustomerStore;
