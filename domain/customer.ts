@@ -1,4 +1,5 @@
 import type { CustomerRegistered, OrderPlaced } from './events.ts';
+import type { PointsAccount } from './loyalty/account.ts';
 
 /** The customer record: one item per customer, updated on every event. */
 export interface CustomerProfile {
@@ -15,8 +16,15 @@ export interface CustomerProfile {
   refundedMinor: number;
   firstOrderAt?: string | undefined;
   lastOrderAt?: string | undefined;
+  /** Spendable points (available); pending points and debt are apart. */
   pointsBalance: number;
+  pointsPending?: number | undefined;
+  pointsDebt?: number | undefined;
   lifetimePoints: number;
+  /** The loyalty tier's id, once the program has tiers. */
+  tier?: string | undefined;
+  /** The points account: lots, tier state, outbox. Written only with ledger entries. */
+  points?: PointsAccount | undefined;
   /** Attributes and tags that flows set (update_profile); tags are a set kept as a map. */
   attributes?: Record<string, string | number | boolean> | undefined;
   tags?: Record<string, boolean> | undefined;
@@ -25,7 +33,17 @@ export interface CustomerProfile {
 
 /** The fields an event sets on the profile; the store writes exactly these, guarded by `version`. */
 export type ProfileChanges = Partial<
-  Omit<CustomerProfile, 'customerId' | 'version' | 'pointsBalance' | 'lifetimePoints'>
+  Omit<
+    CustomerProfile,
+    | 'customerId'
+    | 'version'
+    | 'pointsBalance'
+    | 'lifetimePoints'
+    | 'pointsPending'
+    | 'pointsDebt'
+    | 'tier'
+    | 'points'
+  >
 >;
 
 const earlier = (a: string | undefined, b: string): string =>

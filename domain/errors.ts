@@ -58,6 +58,15 @@ export class NotFoundError extends RapportError {
   readonly retryable = true;
 }
 
+/** A redemption the customer cannot make: too few points, a reward of another tier. Nothing was debited. */
+export class InsufficientPointsError extends RapportError {
+  readonly retryable = false;
+}
+
+export class RewardNotAllowedError extends RapportError {
+  readonly retryable = false;
+}
+
 /** The mail provider answered that it did not take the message (throttled): safe to send again. */
 export class MailNotSentError extends RapportError {
   readonly retryable = true;

@@ -136,5 +136,9 @@ export const parseCommerceEvent = (input: unknown): CommerceEvent => {
   }
 };
 
+/** Events the loyalty engine publishes (source rapport.loyalty); flows may be triggered by them. */
+export const LOYALTY_EVENT_TYPES = ['points.expiring', 'customer.tier-changed', 'points.redeemed'] as const;
+export const LOYALTY_SOURCE = 'rapport.loyalty';
+
 /** Source of events that Rapport re-publishes after recording them; flows listen to this source only. */
 export const ACCEPTED_SOURCE = 'rapport.ingest';

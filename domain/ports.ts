@@ -1,5 +1,6 @@
 import type { CustomerProfile, ProfileChanges } from './customer.ts';
 import type { FlowMemory, Journey, JourneyStatus, ResumeOutcome, Wait } from './journeys.ts';
+import type { LedgerEntry, PointsAccount } from './loyalty/account.ts';
 
 // Ports the use cases need. Adapters live in functions/adapters (AWS) and tests (in-memory).
 
@@ -20,19 +21,30 @@ export interface OrderRecord {
   pointsReversed: number;
 }
 
-export interface LedgerEntry {
-  /** Deterministic from what caused it (`earn:order:123`), so a repeat finds the entry and does nothing. */
-  entryId: string;
+export type { LedgerEntry } from './loyalty/account.ts';
+
+/** A points account change: the new account, the entries that explain it, and its next due time. */
+export interface PointsWrite {
+  account: PointsAccount;
+  entries: LedgerEntry[];
+  /** The account's next due time before and after: the timer index moves only when it changes. */
+  dueBefore: string | undefined;
+  due: string | undefined;
+}
+
+/** A reward bought with points: its coupon code, unique, written with the debit. */
+export interface RewardCoupon {
   customerId: string;
-  points: number;
-  kind: 'earn' | 'reverse' | 'bonus';
-  ruleId: string;
-  ruleVersion: number;
-  orderId?: string | undefined;
-  refundId?: string | undefined;
-  flowId?: string | undefined;
-  eventId: string;
-  at: string;
+  code: string;
+  rewardId: string;
+  requestId: string;
+  kind: string;
+  amount?: number | undefined;
+  percent?: number | undefined;
+  sku?: string | undefined;
+  cost: number;
+  issuedAt: string;
+  expiresAt: string;
 }
 
 export type WriteOutcome = 'applied' | 'duplicate' | 'conflict';
@@ -61,26 +73,40 @@ export interface CustomerStore {
     at: string,
   ): Promise<WriteOutcome>;
   getOrder(customerId: string, orderId: string): Promise<OrderRecord | undefined>;
-  /** One transaction: the order item (must not exist) and the profile changes (version-guarded). */
+  /** One transaction: the order item (must not exist), the profile changes and its points (version-guarded). */
   recordOrder(
     order: OrderRecord,
     changes: ProfileChanges,
     expectedVersion: number | undefined,
     at: string,
+    points?: PointsWrite,
   ): Promise<WriteOutcome>;
-  /** One transaction: the ledger entry (must not exist), the balance, and the order's points, if its refunds are unchanged. */
-  awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number): Promise<WriteOutcome>;
-  /** One transaction: a ledger entry not tied to an order (must not exist) and the balance. */
-  awardPoints(entry: LedgerEntry): Promise<WriteOutcome>;
   /**
-   * One transaction: the reversal entry (must not exist), the balance, and the order's refunded
-   * amount, if the order's refunds and awarded points are still what the reversal was computed from.
+   * One transaction: the account (guarded by the profile version read), every new ledger entry
+   * (each must not exist; `primary`, if given, is the one whose existence means "done before"),
+   * and optionally the order's refund bookkeeping (if unchanged since read) and a reward coupon.
    */
-  recordRefund(
-    entry: LedgerEntry,
-    refundMinor: number,
-    expected: { refundedMinor: number; pointsAwarded: number },
+  writePoints(
+    customerId: string,
+    expectedVersion: number,
+    points: PointsWrite,
+    options?: {
+      primary?: string | undefined;
+      changes?: ProfileChanges | undefined;
+      refund?: {
+        orderId: string;
+        refundMinor: number;
+        pointsReversed: number;
+        expectedRefundedMinor: number;
+      };
+      coupon?: RewardCoupon | undefined;
+    },
   ): Promise<WriteOutcome>;
+  /** Customers whose points account is due for settlement by `now`, in one timer shard. */
+  duePointAccounts(shard: number, now: string, limit: number): Promise<string[]>;
+  getCoupon(customerId: string, code: string): Promise<RewardCoupon | undefined>;
+  /** Every ledger entry of one customer, oldest first. */
+  ledger(customerId: string): Promise<LedgerEntry[]>;
   getLedgerEntry(customerId: string, entryId: string): Promise<LedgerEntry | undefined>;
   claimSend(claim: SendClaim): Promise<'claimed' | 'taken'>;
   getSend(customerId: string, key: string): Promise<StoredSend | undefined>;

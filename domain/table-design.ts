@@ -20,7 +20,10 @@ export const keys = {
   date: (field: string) => `DATE#${field}`,
   flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
   cursor: 'SWEEP',
+  /** The points account's next due time, on the index: one item per customer with anything due. */
+  pointsDue: 'POINTS_DUE',
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
+  indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,
   indexDate: (field: string, monthDay: string) => `DATE#${field}#${monthDay}`,
 } as const;

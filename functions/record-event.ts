@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { parseCommerceEvent } from '#domain/events.ts';
 import { programSchema } from '#domain/program.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
+import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
 import { logInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
@@ -28,6 +29,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       const parsed = parseCommerceEvent(event);
       const deps = runtime();
       const result = await recordEvent(parsed, { ...deps, program });
+      // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.
+      if (result.outbox) await flushOutbox(parsed.detail.customerId, { ...deps, program });
       // Exits, goals and waits for this event, before any flow sees it.
       const journeys = await resolveJourneys(
         {
@@ -42,7 +45,14 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
         ok: true,
         outcome: result.outcome,
         journeys,
-        detail: { ...parsed.detail, meta: { eventId: parsed.eventId, source: parsed.source } },
+        detail: {
+          ...parsed.detail,
+          meta: {
+            eventId: parsed.eventId,
+            source: parsed.source,
+            ...(result.type === 'order.placed' ? { points: result.points } : {}),
+          },
+        },
       };
     });
 

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import * as z from 'zod';
+import { programSchema } from '#domain/program.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
 import { logInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
@@ -20,6 +21,7 @@ export const inputSchema = z.object({
       dayOfMonth: z.number().optional(),
     }),
   ),
+  program: programSchema.optional(),
 });
 
 export const createHandler = (runtime: () => RuntimeDeps) =>

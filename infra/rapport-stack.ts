@@ -81,8 +81,19 @@ export class RapportStack extends Stack {
     const sendEmail = fn('SendEmail', 'functions/send-email.ts');
     const journey = fn('Journey', 'functions/journey.ts');
     const sweeper = fn('Sweep', 'functions/sweep.ts', Duration.minutes(1));
+    // Redemption is a request the shop's backend makes (lambda:InvokeFunction), answered at once.
+    const programJson = JSON.stringify(project.program);
+    if (programJson.length > 3000) {
+      throw new Error(
+        `workflows/program.yaml compiles to ${programJson.length} characters; the Redeem function carries it in its environment (4 KB in all): shorten descriptions or the rewards catalog`,
+      );
+    }
+    const redeem = fn('Redeem', 'functions/redeem.ts');
+    redeem.addEnvironment('RAPPORT_PROGRAM', programJson);
+    bus.grantPutEventsTo(redeem);
+    bus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
-    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper]) {
+    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, redeem]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
@@ -232,6 +243,7 @@ export class RapportStack extends Stack {
 
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+    new CfnOutput(this, 'RedeemFunctionName', { value: redeem.functionName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
   }
 }

@@ -6,6 +6,7 @@ import { pointsForAmount } from '#domain/points.ts';
 import type { Program } from '#domain/program.ts';
 import { type Purchase, toOrderPlaced } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, readInbox } from './emulators.ts';
+import { type ReconcileReport, reconcileTable } from './reconcile.ts';
 import { type LocalRapport, VirtualClock } from './runtime.ts';
 
 /** A virtual clock that starts on the first purchase's day, so a 1997 history runs in 1997. */
@@ -54,7 +55,9 @@ export interface ReplaySummary extends TableTotals {
   events: number;
   pointsAwarded: number;
   expectedPoints: number;
+  /** rapport reconcile found no mismatch: every balance is the sum of its ledger entries. */
   pointsAccountedFor: boolean;
+  reconcile: ReconcileReport;
   emailsSent: number;
   rejected: number;
   failedExecutions: number;
@@ -189,15 +192,23 @@ export const replayPurchases = async (
     0,
   );
   const pointsAwarded = totals.pointsEarned - totals.pointsReversed;
-  const ledger = pointsAwarded + totals.pointsBonus;
+  const reconcile = await reconcileTable(
+    {
+      endpoint: runtime.dynamo.endpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+      tableName: runtime.names.tableName,
+    },
+    options.program,
+  );
   return {
     dataset: options.dataset,
     events: purchases.length,
     ...totals,
     pointsAwarded,
     expectedPoints,
-    // Order points match the dataset, and every balance is the sum of its ledger entries.
-    pointsAccountedFor: pointsAwarded === expectedPoints && totals.pointsBalance === ledger,
+    pointsAccountedFor: reconcile.mismatches.length === 0,
+    reconcile,
     emailsSent: inbox.length,
     rejected: runtime.deadLetters.length,
     failedExecutions: runtime.executions.filter((e) => e.status === 'FAILED').length,

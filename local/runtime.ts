@@ -354,8 +354,12 @@ export class LocalRapport {
   private static usesTimers(stack: LocalStack): boolean {
     return (
       stack.rules.some((rule) => {
-        const input = rule.targets[0]?.input as Record<string, unknown[]> | undefined;
-        return rule.schedule && input && Object.values(input).some((v) => Array.isArray(v) && v.length > 0);
+        const input = rule.targets[0]?.input as Record<string, unknown> | undefined;
+        return (
+          rule.schedule &&
+          input &&
+          (input.program !== undefined || Object.values(input).some((v) => Array.isArray(v) && v.length > 0))
+        );
       }) || stack.machines.some((m) => JSON.stringify(m.definition).includes('"action":"wait"'))
     );
   }
@@ -367,6 +371,14 @@ export class LocalRapport {
     const arn = this.revisions.get(`${flowId}@${revision}`);
     if (!arn) throw new NotFoundError(`flow ${flowId} revision ${revision} is not deployed locally`);
     this.startExecution(arn, input);
+  }
+
+  /** Invokes a deployed function directly (lambda:InvokeFunction), by the start of its logical id: `Redeem`. */
+  async invoke(name: string, input: unknown): Promise<unknown> {
+    const fn = this.stack.functions.find((f) => f.logicalId.startsWith(name));
+    const invoke = fn && this.lambdas.get(fn.arn);
+    if (!invoke) throw new NotFoundError(`no local function ${name}`);
+    return invoke(input);
   }
 
   /** Runs the scheduled sweep once, at the virtual clock's now, as the every-minute rule does. */

@@ -89,7 +89,6 @@ export const simulateFlow = async (
     // Emails and points per step, from the send records and the ledger.
     const emails = new Map<string, number>();
     const points = new Map<string, number>();
-    const orderAward = allSteps(flow.steps).find((s) => s.type === 'award_points' && s.for === 'order')?.id;
     const client = DynamoDBDocumentClient.from(
       new DynamoDBClient({
         endpoint: runtime.dynamo.endpoint,
@@ -103,8 +102,8 @@ export const simulateFlow = async (
           const [, , stepId = ''] = String(item.key).split('#');
           emails.set(stepId, (emails.get(stepId) ?? 0) + 1);
         }
-        if (item.type === 'ledger' && item.flowId === flowId) {
-          const stepId = item.kind === 'bonus' ? String(item.entryId).split(':').at(-1) : orderAward;
+        if (item.type === 'ledger' && item.flowId === flowId && item.kind === 'bonus') {
+          const stepId = String(item.entryId).split(':').at(-1);
           if (stepId) points.set(stepId, (points.get(stepId) ?? 0) + Number(item.points));
         }
       }

@@ -1,10 +1,12 @@
 import { changesForOrder, changesForRegistration } from '../customer.ts';
 import { InvalidEventError, NotFoundError } from '../errors.ts';
 import type { CommerceEvent, CustomerRegistered, OrderPlaced, OrderRefunded } from '../events.ts';
+import { earn, emptyAccount, Posting, reverse } from '../loyalty/account.ts';
+import { lotTimes, pointsForOrderPlaced, pointsToTakeBack, settle, upgradeTier } from '../loyalty/engine.ts';
 import { formatMoney, toMinorUnits } from '../money.ts';
-import { pointsToReverse } from '../points.ts';
 import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
+import { fixedAward, openAccount, pointsWrite, programDay } from './points.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 export interface RecordDeps {
@@ -13,16 +15,24 @@ export interface RecordDeps {
   program: Program;
 }
 
-export type RecordResult =
+export type RecordResult = (
   | { outcome: 'applied' | 'duplicate'; type: 'customer.registered' }
-  | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number }
-  | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number };
+  | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number; points: number }
+  | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number }
+) & {
+  /** The account has events to publish (a tier change, an expiry warning). */
+  outbox?: boolean;
+};
 
 /** Keeps the customer record true to every event, once per event however often it is delivered. */
 export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promise<RecordResult> => {
   switch (event.type) {
     case 'customer.registered':
-      return { type: event.type, outcome: await recordRegistration(event.detail, deps) };
+      return {
+        type: event.type,
+        outcome: await recordRegistration(event.eventId, event.detail, deps),
+        outbox: true,
+      };
     case 'order.placed':
       return { type: event.type, ...(await recordOrder(event.eventId, event.detail, deps)) };
     case 'order.refunded':
@@ -39,18 +49,40 @@ const requireProgramCurrency = (currency: string, program: Program): void => {
   }
 };
 
-const recordRegistration = async (event: CustomerRegistered, { store, clock }: RecordDeps) => {
+const recordRegistration = async (
+  eventId: string,
+  event: CustomerRegistered,
+  { store, clock, program }: RecordDeps,
+) => {
+  const signup = program.awards.signup;
+  const entryId = `award:signup:${event.customerId}`;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     const current = await store.getProfile(event.customerId);
     const changes = changesForRegistration(current, event);
-    return {
-      outcome: await store.saveProfile(
-        event.customerId,
-        changes,
-        current?.version,
-        clock.now().toISOString(),
-      ),
-    };
+    const now = clock.now().toISOString();
+    const saved = await store.saveProfile(event.customerId, changes, current?.version, now);
+    if (saved !== 'applied' || !signup) return { outcome: saved };
+    // The sign-up award, once per customer: its entry id is the guard.
+    if (await store.getLedgerEntry(event.customerId, entryId)) return { outcome: saved };
+    const profile = await store.getProfile(event.customerId);
+    if (!profile) return { outcome: 'conflict' as const };
+    const posting = openAccount(profile, program, now);
+    fixedAward(posting, program, {
+      entryId,
+      points: signup.points,
+      rules: [{ id: signup.id, version: signup.version, points: signup.points }],
+      at: now,
+      eventId,
+    });
+    await store.writePoints(
+      event.customerId,
+      profile.version,
+      pointsWrite(profile.points, posting, program),
+      {
+        primary: entryId,
+      },
+    );
+    return { outcome: saved };
   });
   return outcome === 'conflict' ? 'duplicate' : outcome;
 };
@@ -58,9 +90,42 @@ const recordRegistration = async (event: CustomerRegistered, { store, clock }: R
 const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, program }: RecordDeps) => {
   requireProgramCurrency(order.currency, program);
   const totalMinor = toMinorUnits(order.total, order.currency, 'detail.total');
+  let points = 0;
+  let outbox = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     const current = await store.getProfile(order.customerId);
     const changes = changesForOrder(current, order, totalMinor);
+    const now = clock.now().toISOString();
+    const before = current?.points;
+    const posting = new Posting(before ?? emptyAccount(), order.customerId);
+    settle(posting, program, now);
+    const account = posting.account;
+    const day = programDay(order.placedAt, program);
+    const earnedToday = account.day?.date === day ? account.day.points : 0;
+    const award = pointsForOrderPlaced({ ...order, totalMinor }, program, {
+      tierId: account.tier?.id,
+      earnedToday,
+    });
+    points = award.points;
+    const lot = earn(posting, {
+      entryId: `earn:order:${order.orderId}`,
+      kind: 'earn',
+      points: award.points,
+      rules: award.rules,
+      at: order.placedAt,
+      eventId,
+      orderId: order.orderId,
+      ...lotTimes(program, order.placedAt),
+    });
+    account.day = { date: day, points: earnedToday + award.points };
+    if (!account.lastActivityAt || order.placedAt > account.lastActivityAt)
+      account.lastActivityAt = order.placedAt;
+    if (program.tiers?.basis === 'spend')
+      account.qualifying.push({ id: order.orderId, at: order.placedAt, amount: totalMinor });
+    else if (program.tiers && lot?.status === 'available')
+      account.qualifying.push({ id: lot.id, at: order.placedAt, amount: lot.points });
+    upgradeTier(posting, program, order.placedAt);
+    outbox = account.outbox.length > 0;
     const record = {
       customerId: order.customerId,
       orderId: order.orderId,
@@ -69,12 +134,20 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
       totalMinor,
       refundedMinor: 0,
       placedAt: order.placedAt,
-      pointsAwarded: 0,
+      pointsAwarded: award.points,
       pointsReversed: 0,
     };
-    return { outcome: await store.recordOrder(record, changes, current?.version, clock.now().toISOString()) };
+    return {
+      outcome: await store.recordOrder(
+        record,
+        changes,
+        current?.version,
+        now,
+        pointsWrite(before, posting, program),
+      ),
+    };
   });
-  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, totalMinor };
+  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, totalMinor, points, outbox };
 };
 
 const recordRefund = async (
@@ -86,10 +159,12 @@ const recordRefund = async (
   const refundMinor = toMinorUnits(refund.amount, refund.currency, 'detail.amount');
   const entryId = `reverse:refund:${refund.refundId}`;
   let reversed = 0;
+  let outbox = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     if (await store.getLedgerEntry(refund.customerId, entryId)) return { outcome: 'duplicate' as const };
     const order = await store.getOrder(refund.customerId, refund.orderId);
-    if (!order) {
+    const profile = await store.getProfile(refund.customerId);
+    if (!order || !profile) {
       throw new NotFoundError(
         `order ${refund.orderId} of customer ${refund.customerId} has not been recorded`,
       );
@@ -101,24 +176,60 @@ const recordRefund = async (
         'detail.amount',
       );
     }
-    reversed = pointsToReverse(order, refundMinor, program.earn);
-    const entry = {
-      entryId,
-      customerId: refund.customerId,
-      points: -reversed,
-      kind: 'reverse' as const,
-      ruleId: program.earn.id,
-      ruleVersion: program.earn.version,
-      orderId: refund.orderId,
-      refundId: refund.refundId,
-      eventId,
-      at: refund.refundedAt,
+    const now = clock.now().toISOString();
+    const posting = openAccount(profile, program, now);
+    outbox = true;
+    reversed = pointsToTakeBack(order, refundMinor);
+    const lotId = `earn:order:${order.orderId}`;
+    reverse(
+      posting,
+      {
+        entryId,
+        points: reversed,
+        lotId,
+        ruleId: program.earn.id,
+        ruleVersion: program.earn.version,
+        orderId: refund.orderId,
+        refundId: refund.refundId,
+        eventId,
+        at: refund.refundedAt,
+      },
+      program.points.negativeBalance,
+    );
+    // What a refund takes back no longer counts towards tiers.
+    const counted = posting.account.qualifying.find(
+      (q) => q.id === (program.tiers?.basis === 'spend' ? order.orderId : lotId),
+    );
+    if (counted)
+      counted.amount = Math.max(
+        0,
+        counted.amount - (program.tiers?.basis === 'spend' ? refundMinor : reversed),
+      );
+    return {
+      outcome: await store.writePoints(
+        refund.customerId,
+        profile.version,
+        pointsWrite(profile.points, posting, program),
+        {
+          primary: entryId,
+          changes: { refundedMinor: profile.refundedMinor + refundMinor },
+          refund: {
+            orderId: order.orderId,
+            refundMinor,
+            pointsReversed: reversed,
+            expectedRefundedMinor: order.refundedMinor,
+          },
+        },
+      ),
     };
-    return { outcome: await store.recordRefund(entry, refundMinor, order) };
   });
   if (outcome === 'duplicate') {
     const entry = await store.getLedgerEntry(refund.customerId, entryId);
     return { outcome, pointsReversed: entry ? -entry.points : 0 };
   }
-  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, pointsReversed: reversed };
+  return {
+    outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome,
+    pointsReversed: reversed,
+    outbox,
+  };
 };

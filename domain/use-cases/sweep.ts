@@ -8,7 +8,9 @@ import type {
   JourneyStore,
   PublishedEvent,
 } from '../ports.ts';
+import type { Program } from '../program.ts';
 import { SWEEPER_SOURCE, type SweepConfig } from '../workflow/compile.ts';
+import { flushOutbox, settleAccount } from './points.ts';
 
 // The timer sweep, run every minute by a scheduled rule (and by the local runtime on its virtual
 // clock). Its cost follows what is due, not how many customers there are: it reads the due end
@@ -23,6 +25,8 @@ export interface SweepDeps {
 }
 
 export interface SweepResult {
+  settled: number;
+  published: number;
   resumed: number;
   inactive: number;
   dates: number;
@@ -34,13 +38,45 @@ const DAY_MS = 86_400_000;
 
 export const sweep = async (config: SweepConfig, deps: SweepDeps): Promise<SweepResult> => {
   const now = deps.clock.now();
-  const result: SweepResult = { resumed: 0, inactive: 0, dates: 0, scheduled: 0 };
+  const result: SweepResult = { settled: 0, published: 0, resumed: 0, inactive: 0, dates: 0, scheduled: 0 };
+  if (config.program) Object.assign(result, await settleDueAccounts(now, config.program, deps));
   result.resumed = await resumeDueWaits(now, deps);
   for (const days of config.inactivityDays) result.inactive += await emitInactive(days, now, deps);
   for (const date of config.dates) result.dates += await emitDates(date, config.timeZone, now, deps);
   for (const schedule of config.schedules)
     result.scheduled += await emitScheduled(schedule, config.timeZone, now, deps);
   return result;
+};
+
+/**
+ * Points accounts with something due (maturity, expiry, a warning, a tier review, an unpublished
+ * event): each is settled under its version guard, so a sweep that overlaps another does no harm.
+ */
+const settleDueAccounts = async (now: Date, program: Program, deps: SweepDeps) => {
+  const at = now.toISOString();
+  const pointsDeps = { ...deps, program };
+  let settled = 0;
+  let published = 0;
+  const seen = new Set<string>();
+  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+    for (;;) {
+      const page = await deps.store.duePointAccounts(shard, at, PAGE);
+      // An account still due after its settlement (more than one transaction's worth) waits for the next sweep.
+      const due = page.filter((customerId) => !seen.has(customerId));
+      for (const customerId of due) seen.add(customerId);
+      // Accounts are independent: settle a handful at once.
+      for (let i = 0; i < due.length; i += 8) {
+        await Promise.all(
+          due.slice(i, i + 8).map(async (customerId) => {
+            settled += await settleAccount(customerId, pointsDeps);
+            published += await flushOutbox(customerId, pointsDeps);
+          }),
+        );
+      }
+      if (page.length < PAGE || due.length === 0) break;
+    }
+  }
+  return { settled, published };
 };
 
 /** Claims every due wait (one conditional write, which an event may have won) and resumes it. */

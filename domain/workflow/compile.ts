@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigProblem, RETRYABLE_ERROR_NAMES } from '../errors.ts';
 import { validateEventPattern } from '../event-pattern.ts';
-import { ACCEPTED_SOURCE, EVENT_TYPES } from '../events.ts';
+import { ACCEPTED_SOURCE, EVENT_TYPES, LOYALTY_EVENT_TYPES, LOYALTY_SOURCE } from '../events.ts';
 import { stableHash } from '../journeys.ts';
 import { isValidTimeZone } from '../local-time.ts';
 import { type Program, programSchema } from '../program.ts';
@@ -71,6 +71,8 @@ export interface SweepConfig {
     weekday?: string;
     dayOfMonth?: number;
   }[];
+  /** The program, when points mature, expire, move tiers or are redeemed: accounts then come due. */
+  program?: Program | undefined;
 }
 
 export interface CompiledProject {
@@ -179,10 +181,10 @@ const checkFlowReferences = (
         );
       }
     }
-    if (step.type === 'award_points' && step.for === 'order' && triggerEvent !== 'order.placed') {
+    if (step.type === 'award_points' && step.award && program && !program.awards[step.award]) {
       problem(
-        `${at}.for`,
-        `"for: order" needs a flow triggered by order.placed, not ${triggerEvent ?? 'a timer'}`,
+        `${at}.award`,
+        `award ${step.award} is not defined in program.yaml awards (${Object.keys(program.awards).join(', ') || 'none defined'})`,
       );
     }
     if (step.type === 'split') {
@@ -266,8 +268,9 @@ export const flowPattern = (flow: Flow): JsonObject => {
   if ('schedule' in trigger) {
     return { source: [SWEEPER_SOURCE], 'detail-type': ['customer.scheduled'], detail: { flowId: [flow.id] } };
   }
+  const loyalty = (LOYALTY_EVENT_TYPES as readonly string[]).includes(trigger.event);
   return {
-    source: [ACCEPTED_SOURCE],
+    source: [loyalty ? LOYALTY_SOURCE : ACCEPTED_SOURCE],
     'detail-type': [trigger.event],
     ...(trigger.where ? { detail: trigger.where as JsonObject } : {}),
   };
@@ -297,7 +300,26 @@ export const sweepConfig = (flows: readonly Flow[], program: Program): SweepConf
     inactivityDays: [...inactivity].sort((a, b) => a - b),
     dates: [...dates.values()],
     schedules,
+    ...(pointsComeDue(program) ? { program } : {}),
   };
+};
+
+export const pointsComeDue = (program: Program): boolean =>
+  program.points.pendingDays > 0 ||
+  program.points.expiry.afterDays !== undefined ||
+  program.points.expiry.inactiveDays !== undefined ||
+  program.tiers !== undefined ||
+  program.rewards.length > 0;
+
+/** What an award_points step gives: a named program award, or fixed points under the flow's name. */
+const awardOf = (
+  step: Extract<Step, { type: 'award_points' }>,
+  program: Program,
+  flowId: string,
+): JsonObject => {
+  const named = step.award ? program.awards[step.award] : undefined;
+  if (named) return { points: named.points, rule: { id: named.id, version: named.version } };
+  return { points: step.points ?? 0, rule: { id: `flow-${flowId}`, version: 1 } };
 };
 
 // ---- ASL building blocks --------------------------------------------------------------------
@@ -550,9 +572,8 @@ class FlowCompiler {
             ...this.ids(),
             stepId: step.id,
             'eventId.$': '$.journey.journeyId',
-            ...(step.for === 'order'
-              ? { 'orderId.$': '$.trigger.orderId', rule: this.program.earn as unknown as Json }
-              : { points: step.points ?? 0, reason: step.reason ?? `${this.flow.id}: ${step.id}` }),
+            ...(awardOf(step, this.program, this.flow.id) as JsonObject),
+            program: this.program as unknown as Json,
           },
           `$.steps.${step.id}`,
           next,

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { EVENT_TYPES } from '../events.ts';
+import { EVENT_TYPES, LOYALTY_EVENT_TYPES } from '../events.ts';
 
 // Version 1 of the flow language that marketers write in workflows/flows/*.yaml.
 //
@@ -70,7 +70,7 @@ const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-ho
 
 export const eventTriggerSchema = z
   .object({
-    event: z.enum(EVENT_TYPES as [string, ...string[]]),
+    event: z.enum([...EVENT_TYPES, ...LOYALTY_EVENT_TYPES] as string[] as [string, ...string[]]),
     where: whereSchema.optional(),
   })
   .strict();
@@ -124,15 +124,16 @@ export const awardPointsStep = z
   .object({
     id: stepIdSchema,
     type: z.literal('award_points'),
-    /** `order`: the program's earn rule on the triggering order. */
-    for: z.literal('order').optional(),
-    /** A fixed number of points (a birthday gift, a review reward). */
+    /** A one-off award defined in program.yaml under `awards` (birthday, review, referral). */
+    award: kebab.optional(),
+    /** A fixed number of points (a gift no program rule describes). */
     points: z.number().int().positive().max(1_000_000).optional(),
     reason: z.string().max(200).optional(),
   })
   .strict()
-  .refine((s) => (s.for === undefined) !== (s.points === undefined), {
-    message: 'give either "for: order" or a number of "points", not both',
+  .refine((s) => (s.award === undefined) !== (s.points === undefined), {
+    message:
+      'give either "award: <name from program.yaml awards>" or a number of "points", not both (orders earn their points through program.yaml)',
   });
 
 export const sendEmailStep = z
@@ -327,7 +328,13 @@ export const flowSchema = z
     trigger: triggerSchema,
     entry: entrySchema.default({ reentry: 'always' }),
     /** Events that end the journey wherever it is. */
-    exit_on: z.array(eventTriggerSchema).optional(),
+    exit_on: z
+      .array(
+        z
+          .object({ event: z.enum(EVENT_TYPES as [string, ...string[]]), where: whereSchema.optional() })
+          .strict(),
+      )
+      .optional(),
     /** A conversion: this event within the window after entering is recorded on the journey. */
     goal: z
       .object({

@@ -163,7 +163,7 @@ export const describeStep = (step: Step): string => {
   switch (step.type) {
     case 'award_points': {
       const what =
-        step.for === 'order' ? "award the order's points" : `award ${plural(step.points ?? 0, 'point')}`;
+        step.award !== undefined ? `award ${step.award}` : `award ${plural(step.points ?? 0, 'point')}`;
       return step.reason ? `${what} (${step.reason})` : what;
     }
     case 'send_email':

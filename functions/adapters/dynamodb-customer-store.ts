@@ -8,6 +8,7 @@ import {
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
+  QueryCommand,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -15,10 +16,13 @@ import * as z from 'zod';
 import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
 import { TransientError } from '#domain/errors.ts';
 import { shardOf } from '#domain/journeys.ts';
+import type { PointsAccount } from '#domain/loyalty/account.ts';
 import type {
   CustomerStore,
   LedgerEntry,
   OrderRecord,
+  PointsWrite,
+  RewardCoupon,
   SendClaim,
   StoredSend,
   WriteOutcome,
@@ -35,6 +39,48 @@ export type CapacityMeter = (
 ) => void;
 
 const optionalString = z.string().optional();
+const lotSchema = z.object({
+  id: z.string(),
+  points: z.number(),
+  remaining: z.number(),
+  status: z.enum(['pending', 'available']),
+  earnedAt: z.string(),
+  maturesAt: optionalString,
+  expiresAt: optionalString,
+  orderId: optionalString,
+  warned: z.boolean().optional(),
+});
+export const accountSchema = z.object({
+  pending: z.number(),
+  available: z.number(),
+  debt: z.number(),
+  earned: z.number(),
+  redeemed: z.number(),
+  expired: z.number(),
+  reversed: z.number(),
+  forgiven: z.number(),
+  lots: z.array(lotSchema),
+  qualifying: z.array(z.object({ id: z.string(), at: z.string(), amount: z.number() })),
+  tier: z
+    .object({
+      id: z.string(),
+      since: z.string(),
+      reviewAt: optionalString,
+      downgradeAt: optionalString,
+      downgradeTo: optionalString,
+    })
+    .optional(),
+  lastActivityAt: optionalString,
+  inactivityWarned: optionalString,
+  day: z.object({ date: z.string(), points: z.number() }).optional(),
+  outbox: z.array(
+    z.object({
+      detailType: z.enum(['points.expiring', 'customer.tier-changed', 'points.redeemed']),
+      time: z.string(),
+      detail: z.looseObject({ customerId: z.string(), meta: z.object({ eventId: z.string() }) }),
+    }),
+  ),
+});
 const profileItem = z.object({
   customerId: z.string(),
   email: z.string(),
@@ -50,12 +96,16 @@ const profileItem = z.object({
   firstOrderAt: optionalString,
   lastOrderAt: optionalString,
   pointsBalance: z.number().default(0),
+  pointsPending: z.number().optional(),
+  pointsDebt: z.number().optional(),
   lifetimePoints: z.number().default(0),
+  tier: optionalString,
+  points: accountSchema.optional(),
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
   tags: z.record(z.string(), z.boolean()).optional(),
   version: z.number(),
 });
-const orderItem = z.object({
+export const orderItem = z.object({
   customerId: z.string(),
   orderId: z.string(),
   eventId: z.string(),
@@ -66,18 +116,39 @@ const orderItem = z.object({
   pointsAwarded: z.number(),
   pointsReversed: z.number(),
 });
-const ledgerItem = z.object({
+export const ledgerItem = z.object({
   entryId: z.string(),
   customerId: z.string(),
+  kind: z.enum(['earn', 'bonus', 'reverse', 'mature', 'redeem', 'expire']),
   points: z.number(),
-  kind: z.enum(['earn', 'reverse', 'bonus']),
+  pending: z.number(),
+  available: z.number(),
+  debt: z.number(),
+  forgiven: z.number().optional(),
   ruleId: z.string(),
   ruleVersion: z.number(),
+  rules: z.array(z.object({ id: z.string(), version: z.number(), points: z.number() })).optional(),
+  lotId: optionalString,
   orderId: optionalString,
   refundId: optionalString,
+  rewardId: optionalString,
+  couponCode: optionalString,
   flowId: optionalString,
   eventId: z.string(),
   at: z.string(),
+});
+const rewardCouponItem = z.object({
+  customerId: z.string(),
+  code: z.string(),
+  rewardId: z.string(),
+  requestId: z.string(),
+  kind: z.string(),
+  amount: z.number().optional(),
+  percent: z.number().optional(),
+  sku: optionalString,
+  cost: z.number(),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
 });
 const sendItem = z.object({
   customerId: z.string(),
@@ -170,18 +241,44 @@ export class DynamoDbCustomerStore implements CustomerStore {
     changes: ProfileChanges,
     expectedVersion: number | undefined,
     at: string,
+    points?: PointsAccount,
   ) {
     const names: Record<string, string> = { '#version': 'version' };
     if (expectedVersion === undefined) names['#pk'] = TABLE_DESIGN.partitionKey;
-    const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1, ':at': at, ':zero': 0 };
+    const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1, ':at': at };
     const sets = [
       '#version = :next',
       'updatedAt = :at',
       'customerId = if_not_exists(customerId, :customerId)',
-      'pointsBalance = if_not_exists(pointsBalance, :zero)',
-      'lifetimePoints = if_not_exists(lifetimePoints, :zero)',
       '#type = :type',
     ];
+    if (points) {
+      // The account and the figures templates and flow conditions read, always written together.
+      Object.assign(values, {
+        ':points': points,
+        ':available': points.available,
+        ':pending': points.pending,
+        ':debt': points.debt,
+        ':earned': points.earned,
+      });
+      sets.push(
+        'points = :points',
+        'pointsBalance = :available',
+        'pointsPending = :pending',
+        'pointsDebt = :debt',
+        'lifetimePoints = :earned',
+      );
+      if (points.tier) {
+        values[':tier'] = points.tier.id;
+        sets.push('tier = :tier');
+      }
+    } else {
+      values[':zero'] = 0;
+      sets.push(
+        'pointsBalance = if_not_exists(pointsBalance, :zero)',
+        'lifetimePoints = if_not_exists(lifetimePoints, :zero)',
+      );
+    }
     names['#type'] = 'type';
     values[':type'] = 'profile';
     values[':customerId'] = customerId;
@@ -295,82 +392,146 @@ export class DynamoDbCustomerStore implements CustomerStore {
     };
   }
 
-  recordOrder(order: OrderRecord, changes: ProfileChanges, expectedVersion: number | undefined, at: string) {
-    return this.transact([
-      this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
-      { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at) },
-    ]);
-  }
-
-  /** The ledger entry (must not exist) and the balance it adds to: every award's first two items. */
-  private earning(entry: LedgerEntry) {
-    return [
-      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: this.key(entry.customerId, keys.profile),
-          UpdateExpression: 'ADD pointsBalance :p, lifetimePoints :p, #version :one',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
-          ExpressionAttributeValues: { ':p': entry.points, ':one': 1 },
-        },
-      },
-    ];
-  }
-
-  awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number) {
-    return this.transact([
-      ...this.earning(entry),
-      {
-        Update: {
-          TableName: this.tableName,
-          Key: this.key(entry.customerId, keys.order(entry.orderId ?? '')),
-          UpdateExpression: 'SET pointsAwarded = :p',
-          ConditionExpression: 'refundedMinor = :refunded AND pointsAwarded = :zero',
-          ExpressionAttributeValues: { ':p': entry.points, ':refunded': expectedRefundedMinor, ':zero': 0 },
-        },
-      },
-    ]);
-  }
-
-  awardPoints(entry: LedgerEntry) {
-    return this.transact(this.earning(entry));
-  }
-
-  recordRefund(
-    entry: LedgerEntry,
-    refundMinor: number,
-    expected: { refundedMinor: number; pointsAwarded: number },
+  recordOrder(
+    order: OrderRecord,
+    changes: ProfileChanges,
+    expectedVersion: number | undefined,
+    at: string,
+    points?: PointsWrite,
   ) {
     return this.transact([
-      this.guardedPut(entry.customerId, keys.ledger(entry.entryId), 'ledger', entry),
+      this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
+      { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at, points?.account) },
+      ...(points ? this.pointsItems(order.customerId, points) : []),
+    ]);
+  }
+
+  /** Every new ledger entry (must not exist) and, when it moved, the account's place on the timer index. */
+  private pointsItems(customerId: string, points: PointsWrite, skip?: string): TransactItems {
+    const items: TransactItems = points.entries
+      .filter((entry) => entry.entryId !== skip)
+      .map((entry) => this.guardedPut(customerId, keys.ledger(entry.entryId), 'ledger', entry));
+    if (points.due !== points.dueBefore) {
+      items.push(
+        points.due === undefined
+          ? { Delete: { TableName: this.tableName, Key: this.key(customerId, keys.pointsDue) } }
+          : {
+              Put: {
+                TableName: this.tableName,
+                Item: {
+                  ...this.key(customerId, keys.pointsDue),
+                  type: 'points-due',
+                  customerId,
+                  dueAt: points.due,
+                  [TABLE_DESIGN.index.partitionKey]: keys.indexPointsDue(shardOf(customerId)),
+                  [TABLE_DESIGN.index.sortKey]: `${points.due}#${customerId}`,
+                },
+              },
+            },
+      );
+    }
+    return items;
+  }
+
+  async writePoints(
+    customerId: string,
+    expectedVersion: number,
+    points: PointsWrite,
+    options: {
+      primary?: string | undefined;
+      changes?: ProfileChanges | undefined;
+      refund?: {
+        orderId: string;
+        refundMinor: number;
+        pointsReversed: number;
+        expectedRefundedMinor: number;
+      };
+      coupon?: RewardCoupon | undefined;
+    } = {},
+  ): Promise<WriteOutcome> {
+    const primary = options.primary ? points.entries.find((e) => e.entryId === options.primary) : undefined;
+    const items: TransactItems = [
+      ...(primary ? [this.guardedPut(customerId, keys.ledger(primary.entryId), 'ledger', primary)] : []),
       {
+        Update: this.profileUpdate(
+          customerId,
+          options.changes ?? {},
+          expectedVersion,
+          points.entries.at(-1)?.at ?? points.account.lastActivityAt ?? '',
+          points.account,
+        ),
+      },
+      ...this.pointsItems(customerId, points, primary?.entryId),
+    ];
+    if (options.refund) {
+      const { orderId, refundMinor, pointsReversed, expectedRefundedMinor } = options.refund;
+      items.push({
         Update: {
           TableName: this.tableName,
-          Key: this.key(entry.customerId, keys.order(entry.orderId ?? '')),
+          Key: this.key(customerId, keys.order(orderId)),
           UpdateExpression: 'SET refundedMinor = :next ADD pointsReversed :reversed',
-          // The reversal was computed from these two: an award landing in between must force a re-read.
-          ConditionExpression: 'refundedMinor = :expected AND pointsAwarded = :awarded',
+          ConditionExpression: 'refundedMinor = :expected',
           ExpressionAttributeValues: {
-            ':next': expected.refundedMinor + refundMinor,
-            ':expected': expected.refundedMinor,
-            ':awarded': expected.pointsAwarded,
-            ':reversed': -entry.points,
+            ':next': expectedRefundedMinor + refundMinor,
+            ':expected': expectedRefundedMinor,
+            ':reversed': pointsReversed,
           },
         },
-      },
-      {
-        Update: {
+      });
+    }
+    if (options.coupon)
+      items.push(this.guardedPut(customerId, keys.coupon(options.coupon.code), 'coupon', options.coupon));
+    const outcome = await this.transact(items);
+    // Without a primary entry, a failed first item is the version guard: someone else moved first.
+    return outcome === 'duplicate' && !primary ? 'conflict' : outcome;
+  }
+
+  async duePointAccounts(shard: number, now: string, limit: number): Promise<string[]> {
+    const page = await this.send('Query', () =>
+      this.doc.send(
+        new QueryCommand({
           TableName: this.tableName,
-          Key: this.key(entry.customerId, keys.profile),
-          UpdateExpression: 'ADD pointsBalance :p, refundedMinor :refund, #version :one',
-          ConditionExpression: 'attribute_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#version': 'version' },
-          ExpressionAttributeValues: { ':p': entry.points, ':refund': refundMinor, ':one': 1 },
-        },
-      },
-    ]);
+          IndexName: TABLE_DESIGN.index.name,
+          KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
+          ExpressionAttributeNames: {
+            '#gpk': TABLE_DESIGN.index.partitionKey,
+            '#gsk': TABLE_DESIGN.index.sortKey,
+          },
+          ExpressionAttributeValues: { ':gpk': keys.indexPointsDue(shard), ':now': `${now}#~` },
+          Limit: limit,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return (page.Items ?? []).map((item) => z.object({ customerId: z.string() }).parse(item).customerId);
+  }
+
+  async getCoupon(customerId: string, code: string): Promise<RewardCoupon | undefined> {
+    const item = await this.getItem(customerId, keys.coupon(code));
+    return item ? rewardCouponItem.parse(item) : undefined;
+  }
+
+  async ledger(customerId: string): Promise<LedgerEntry[]> {
+    const entries: LedgerEntry[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#sk': TABLE_DESIGN.sortKey },
+            ExpressionAttributeValues: { ':pk': keys.customer(customerId), ':prefix': keys.ledger('') },
+            ExclusiveStartKey: start,
+            ConsistentRead: true,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      entries.push(...(page.Items ?? []).map((item) => ledgerItem.parse(item)));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return entries.sort((a, b) => a.at.localeCompare(b.at) || a.entryId.localeCompare(b.entryId));
   }
 
   async claimSend(claim: SendClaim): Promise<'claimed' | 'taken'> {

@@ -11,6 +11,7 @@ import type {
   JourneyStore,
   Mailer,
 } from '#domain/ports.ts';
+import { type Program, programSchema } from '#domain/program.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
@@ -26,6 +27,17 @@ export const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   DEFAULT_TIME_ZONE: z.string().min(1).default('UTC'),
   EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** The compiled loyalty program, for functions no state machine hands it to (Redeem). */
+  RAPPORT_PROGRAM: z
+    .string()
+    .optional()
+    .transform((text, ctx) => {
+      if (text === undefined) return undefined;
+      const parsed = programSchema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+      ctx.addIssue({ code: 'custom', message: `RAPPORT_PROGRAM is not a program: ${parsed.error.message}` });
+      return z.NEVER;
+    }),
   /** {"flow-id": {"arn": "...", "revision": "..."}}: where continuations start. */
   FLOW_MACHINES: z
     .string()
@@ -53,6 +65,7 @@ export interface RuntimeDeps {
   starter: JourneyStarter;
   publisher: EventPublisher;
   defaultTimeZone: string;
+  program?: Program | undefined;
 }
 
 export const systemClock: Clock = {
@@ -106,6 +119,7 @@ export const createRuntime = (
         ? new EventBridgePublisher(new EventBridgeClient({}), config.EVENT_BUS_NAME)
         : missingBus),
     defaultTimeZone: config.DEFAULT_TIME_ZONE,
+    program: config.RAPPORT_PROGRAM,
   };
 };
 

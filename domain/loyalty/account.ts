@@ -1,0 +1,386 @@
+import { InsufficientPointsError } from '../errors.ts';
+import type { PointsPolicy } from '../program.ts';
+
+// A customer's points account, as pure data and pure operations. Points live in lots (one per
+// award), so expiry is per lot and spending takes the lots closest to expiry first. Every change of
+// a balance is a ledger entry whose deltas add up to the balances: the store writes the new
+// account and its entries in one transaction, guarded by the account's version.
+
+export interface Lot {
+  /** The ledger entry that created it. */
+  id: string;
+  points: number;
+  remaining: number;
+  status: 'pending' | 'available';
+  earnedAt: string;
+  maturesAt?: string | undefined;
+  expiresAt?: string | undefined;
+  orderId?: string | undefined;
+  warned?: boolean | undefined;
+}
+
+/** An amount that counts towards tiers: an order's spend (minor units) or a lot's points. */
+export interface Qualifying {
+  id: string;
+  at: string;
+  amount: number;
+}
+
+export interface TierState {
+  id: string;
+  since: string;
+  /** The next review; absent on the entry level, which cannot go lower. */
+  reviewAt?: string | undefined;
+  downgradeAt?: string | undefined;
+  downgradeTo?: string | undefined;
+}
+
+export interface LoyaltyEvent {
+  detailType: 'points.expiring' | 'customer.tier-changed' | 'points.redeemed';
+  time: string;
+  detail: Record<string, unknown> & { customerId: string; meta: { eventId: string } };
+}
+
+export interface PointsAccount {
+  pending: number;
+  available: number;
+  debt: number;
+  earned: number;
+  redeemed: number;
+  expired: number;
+  reversed: number;
+  forgiven: number;
+  lots: Lot[];
+  qualifying: Qualifying[];
+  tier?: TierState | undefined;
+  lastActivityAt?: string | undefined;
+  /** The last order's time when the inactivity warning went out for it. */
+  inactivityWarned?: string | undefined;
+  day?: { date: string; points: number } | undefined;
+  /** Events written with the account and published after it: an outbox, so none is lost. */
+  outbox: LoyaltyEvent[];
+}
+
+export type LedgerKind = 'earn' | 'bonus' | 'reverse' | 'mature' | 'redeem' | 'expire';
+
+export interface RuleLine {
+  id: string;
+  version: number;
+  points: number;
+}
+
+export interface LedgerEntry {
+  /** Deterministic from what caused it (`earn:order:123`), so a repeat finds the entry and does nothing. */
+  entryId: string;
+  customerId: string;
+  kind: LedgerKind;
+  /** The change of the customer's net points: pending + available − debt. */
+  points: number;
+  pending: number;
+  available: number;
+  debt: number;
+  /** Points a refund could not take back and the floor policy forgave. */
+  forgiven?: number | undefined;
+  ruleId: string;
+  ruleVersion: number;
+  /** How an award was made up, rule by rule. */
+  rules?: RuleLine[] | undefined;
+  lotId?: string | undefined;
+  orderId?: string | undefined;
+  refundId?: string | undefined;
+  rewardId?: string | undefined;
+  couponCode?: string | undefined;
+  flowId?: string | undefined;
+  eventId: string;
+  at: string;
+}
+
+export const emptyAccount = (): PointsAccount => ({
+  pending: 0,
+  available: 0,
+  debt: 0,
+  earned: 0,
+  redeemed: 0,
+  expired: 0,
+  reversed: 0,
+  forgiven: 0,
+  lots: [],
+  qualifying: [],
+  outbox: [],
+});
+
+/** A change in progress: a copy of the account and the entries that explain every difference. */
+export class Posting {
+  readonly account: PointsAccount;
+  readonly entries: LedgerEntry[] = [];
+
+  constructor(
+    account: PointsAccount,
+    readonly customerId: string,
+  ) {
+    this.account = structuredClone(account);
+  }
+
+  post(entry: Omit<LedgerEntry, 'customerId' | 'points'>): void {
+    const a = this.account;
+    a.pending += entry.pending;
+    a.available += entry.available;
+    a.debt += entry.debt;
+    this.entries.push({
+      ...entry,
+      customerId: this.customerId,
+      points: entry.pending + entry.available - entry.debt,
+    });
+  }
+
+  /** Available lots with points left, closest to expiry first (never-expiring last), then oldest. */
+  spendOrder(): Lot[] {
+    return this.account.lots
+      .filter((lot) => lot.status === 'available' && lot.remaining > 0)
+      .sort(
+        (x, y) =>
+          (x.expiresAt ?? '~').localeCompare(y.expiresAt ?? '~') || x.earnedAt.localeCompare(y.earnedAt),
+      );
+  }
+
+  /** Takes up to `points` from available lots, closest to expiry first; returns what it took. */
+  takeAvailable(points: number, first?: Lot): number {
+    let left = points;
+    for (const lot of first ? [first, ...this.spendOrder().filter((l) => l !== first)] : this.spendOrder()) {
+      if (left === 0) break;
+      const take = Math.min(left, lot.remaining);
+      lot.remaining -= take;
+      left -= take;
+    }
+    return points - left;
+  }
+
+  /**
+   * Points becoming available: they pay debt first, and a negative balance (allow policy) absorbs
+   * them before any lot holds points again. Returns the points the lot keeps.
+   */
+  credit(points: number): { available: number; debt: number; kept: number } {
+    const a = this.account;
+    const debt = Math.min(a.debt, points);
+    const added = points - debt;
+    const kept = Math.max(0, Math.min(added, a.available + added));
+    return { available: added, debt: -debt, kept };
+  }
+
+  /** Drops lots that hold nothing and qualifying amounts older than `keepSince`. */
+  compact(keepSince?: string): void {
+    const a = this.account;
+    a.lots = a.lots.filter((lot) => lot.remaining > 0);
+    if (keepSince) a.qualifying = a.qualifying.filter((q) => q.at >= keepSince && q.amount !== 0);
+  }
+}
+
+export interface EarnInput {
+  entryId: string;
+  kind: 'earn' | 'bonus';
+  points: number;
+  rules: RuleLine[];
+  at: string;
+  eventId: string;
+  orderId?: string | undefined;
+  flowId?: string | undefined;
+  maturesAt?: string | undefined;
+  expiresAt?: string | undefined;
+}
+
+/** Adds a lot: pending until `maturesAt`, else available at once. */
+export const earn = (posting: Posting, input: EarnInput): Lot | undefined => {
+  if (input.points <= 0) return undefined;
+  const first = input.rules[0];
+  const base = {
+    entryId: input.entryId,
+    kind: input.kind,
+    ruleId: first?.id ?? 'manual',
+    ruleVersion: first?.version ?? 1,
+    rules: input.rules,
+    lotId: input.entryId,
+    orderId: input.orderId,
+    flowId: input.flowId,
+    eventId: input.eventId,
+    at: input.at,
+  };
+  const pending = input.maturesAt !== undefined && input.maturesAt > input.at;
+  const lot: Lot = {
+    id: input.entryId,
+    points: input.points,
+    remaining: input.points,
+    status: pending ? 'pending' : 'available',
+    earnedAt: input.at,
+    maturesAt: pending ? input.maturesAt : undefined,
+    expiresAt: input.expiresAt,
+    orderId: input.orderId,
+  };
+  if (pending) {
+    posting.post({ ...base, pending: input.points, available: 0, debt: 0 });
+  } else {
+    const credit = posting.credit(input.points);
+    lot.remaining = credit.kept;
+    posting.post({ ...base, pending: 0, available: credit.available, debt: credit.debt });
+  }
+  posting.account.earned += input.points;
+  posting.account.lots.push(lot);
+  return lot;
+};
+
+/** A pending lot's return window has closed: its points become available. */
+export const mature = (posting: Posting, lot: Lot, eventId: string): void => {
+  const at = lot.maturesAt ?? lot.earnedAt;
+  const points = lot.remaining;
+  const credit = posting.credit(points);
+  lot.status = 'available';
+  lot.remaining = credit.kept;
+  lot.maturesAt = undefined;
+  posting.post({
+    entryId: `mature:${lot.id}`,
+    kind: 'mature',
+    pending: -points,
+    available: credit.available,
+    debt: credit.debt,
+    ruleId: 'pending-window',
+    ruleVersion: 1,
+    lotId: lot.id,
+    orderId: lot.orderId,
+    eventId,
+    at,
+  });
+};
+
+export const expireLot = (posting: Posting, lot: Lot, at: string, entryId: string, ruleId: string) => {
+  const points = lot.remaining;
+  if (points <= 0) return 0;
+  lot.remaining = 0;
+  posting.account.expired += points;
+  posting.post({
+    entryId,
+    kind: 'expire',
+    pending: 0,
+    available: -points,
+    debt: 0,
+    ruleId,
+    ruleVersion: 1,
+    lotId: lot.id,
+    eventId: entryId,
+    at,
+  });
+  return points;
+};
+
+export interface ReverseInput {
+  entryId: string;
+  points: number;
+  lotId?: string | undefined;
+  ruleId: string;
+  ruleVersion: number;
+  orderId?: string | undefined;
+  refundId?: string | undefined;
+  eventId: string;
+  at: string;
+}
+
+/**
+ * Takes points back: from the order's own lot first (pending or available), then from other
+ * available lots, and what is still missing follows the negative-balance policy.
+ */
+export const reverse = (posting: Posting, input: ReverseInput, policy: PointsPolicy['negativeBalance']) => {
+  if (input.points <= 0) return;
+  const lot = posting.account.lots.find((l) => l.id === input.lotId);
+  let left = input.points;
+  let pending = 0;
+  if (lot?.status === 'pending') {
+    pending = Math.min(left, lot.remaining);
+    lot.remaining -= pending;
+    left -= pending;
+  }
+  const available = posting.takeAvailable(left, lot?.status === 'available' ? lot : undefined);
+  left -= available;
+  const extra = { available: 0, debt: 0, forgiven: 0 };
+  if (left > 0) {
+    if (policy === 'allow') extra.available = left;
+    else if (policy === 'debt') extra.debt = left;
+    else extra.forgiven = left;
+  }
+  posting.account.reversed += input.points - extra.forgiven;
+  posting.account.forgiven += extra.forgiven;
+  posting.post({
+    entryId: input.entryId,
+    kind: 'reverse',
+    pending: -pending,
+    available: -(available + extra.available),
+    debt: extra.debt,
+    forgiven: extra.forgiven || undefined,
+    ruleId: input.ruleId,
+    ruleVersion: input.ruleVersion,
+    lotId: input.lotId,
+    orderId: input.orderId,
+    refundId: input.refundId,
+    eventId: input.eventId,
+    at: input.at,
+  });
+};
+
+export interface RedeemInput {
+  entryId: string;
+  cost: number;
+  rewardId: string;
+  couponCode: string;
+  eventId: string;
+  at: string;
+}
+
+/** Spends points on a reward, closest-to-expiry lots first; refuses, changing nothing, when short. */
+export const redeem = (posting: Posting, input: RedeemInput): void => {
+  const { available } = posting.account;
+  if (available < input.cost) {
+    throw new InsufficientPointsError(
+      `reward ${input.rewardId} costs ${input.cost} points and customer ${posting.customerId} has ${Math.max(0, available)} available`,
+    );
+  }
+  posting.takeAvailable(input.cost);
+  posting.account.redeemed += input.cost;
+  posting.post({
+    entryId: input.entryId,
+    kind: 'redeem',
+    pending: 0,
+    available: -input.cost,
+    debt: 0,
+    ruleId: `reward:${input.rewardId}`,
+    ruleVersion: 1,
+    rewardId: input.rewardId,
+    couponCode: input.couponCode,
+    eventId: input.eventId,
+    at: input.at,
+  });
+};
+
+/** Balances as the sum of entries, and lots that hold exactly the balances: what reconcile checks. */
+export const accountProblems = (account: PointsAccount, entries: readonly LedgerEntry[]): string[] => {
+  const problems: string[] = [];
+  const sum = { pending: 0, available: 0, debt: 0 };
+  for (const entry of entries) {
+    sum.pending += entry.pending;
+    sum.available += entry.available;
+    sum.debt += entry.debt;
+    if (entry.points !== entry.pending + entry.available - entry.debt)
+      problems.push(`entry ${entry.entryId}: points ${entry.points} is not pending + available − debt`);
+  }
+  for (const field of ['pending', 'available', 'debt'] as const) {
+    if (sum[field] !== account[field])
+      problems.push(`${field} is ${account[field]} but its ledger entries add up to ${sum[field]}`);
+  }
+  const lots = (status: Lot['status']) =>
+    account.lots.filter((l) => l.status === status).reduce((total, l) => total + l.remaining, 0);
+  if (lots('pending') !== account.pending)
+    problems.push(`pending lots hold ${lots('pending')} but pending is ${account.pending}`);
+  if (lots('available') !== Math.max(0, account.available))
+    problems.push(`available lots hold ${lots('available')} but available is ${account.available}`);
+  if (account.pending < 0) problems.push(`pending is negative (${account.pending})`);
+  if (account.debt < 0) problems.push(`debt is negative (${account.debt})`);
+  if (account.lots.some((l) => l.remaining < 0 || l.remaining > l.points))
+    problems.push('a lot holds less than nothing or more than it was given');
+  return problems;
+};

@@ -1,0 +1,354 @@
+import { localParts, nextAnnualDate } from '../local-time.ts';
+import { fractionDigits } from '../money.ts';
+import { pointsForAmount } from '../points.ts';
+import type { Program, TierLevel } from '../program.ts';
+import { expireLot, type LoyaltyEvent, mature, type Posting, type RuleLine } from './account.ts';
+
+// The program's rules over an account: what an order earns, what falls due with time (pending
+// points maturing, lots expiring, warnings, tier reviews) and when the account next needs a look.
+
+const DAY_MS = 86_400_000;
+const plusDays = (at: string, days: number) => new Date(Date.parse(at) + days * DAY_MS).toISOString();
+const localDate = (at: string, timeZone: string) => {
+  const p = localParts(new Date(at), timeZone);
+  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+};
+
+export interface OrderForPoints {
+  totalMinor: number;
+  currency: string;
+  placedAt: string;
+  items: readonly { sku: string; category?: string | undefined; quantity: number; unitPrice: number }[];
+}
+
+export const tierLevel = (program: Program, tierId: string | undefined): TierLevel | undefined =>
+  program.tiers?.levels.find((l) => l.id === tierId) ?? program.tiers?.levels[0];
+
+/**
+ * An order's points, rule by rule: the base rule on the order total (rounded once), the tier's
+ * and every running campaign's multiplier on the base, bonuses on matching items, then the caps.
+ */
+export const pointsForOrderPlaced = (
+  order: OrderForPoints,
+  program: Program,
+  context: { tierId?: string | undefined; earnedToday: number },
+): { points: number; rules: RuleLine[] } => {
+  const { earn } = program;
+  const base = pointsForAmount(order.totalMinor, order.currency, earn);
+  const lines: RuleLine[] = [{ id: earn.id, version: earn.version, points: base }];
+  const level = tierLevel(program, context.tierId);
+  if (level && level.multiplier > 1)
+    lines.push({
+      id: `tier-${level.id}`,
+      version: 1,
+      points: Math.floor(base * (level.multiplier - 1) + 1e-9),
+    });
+  const day = localDate(order.placedAt, program.timeZone);
+  for (const campaign of program.campaigns) {
+    if (day < campaign.starts || day > campaign.ends) continue;
+    lines.push({
+      id: campaign.id,
+      version: campaign.version,
+      points: Math.floor(base * (campaign.multiplier - 1) + 1e-9),
+    });
+  }
+  const scale = 10 ** fractionDigits(order.currency);
+  for (const bonus of program.bonuses) {
+    let points = 0;
+    for (const item of order.items) {
+      const hit =
+        (item.category !== undefined && bonus.categories?.includes(item.category)) ||
+        bonus.skus?.includes(item.sku);
+      if (!hit) continue;
+      if (bonus.pointsPerUnit !== undefined) points += bonus.pointsPerUnit * item.quantity;
+      else {
+        const itemBase = pointsForAmount(
+          Math.round(item.unitPrice * scale) * item.quantity,
+          order.currency,
+          earn,
+        );
+        points += Math.floor(itemBase * ((bonus.multiplier ?? 1) - 1) + 1e-9);
+      }
+    }
+    if (points > 0) lines.push({ id: bonus.id, version: bonus.version, points });
+  }
+  let total = lines.reduce((sum, l) => sum + l.points, 0);
+  const caps = earn.caps;
+  const capped = Math.max(
+    0,
+    Math.min(total, caps?.perOrder ?? total, (caps?.perDay ?? Infinity) - context.earnedToday),
+  );
+  if (capped < total) {
+    lines.push({ id: `${earn.id}-cap`, version: earn.version, points: capped - total });
+    total = capped;
+  }
+  return { points: total, rules: lines.filter((l) => l.points !== 0) };
+};
+
+/** Points a refund takes back: the awarded points shrink in proportion to what is left of the order, telescoping. */
+export const pointsToTakeBack = (
+  order: { totalMinor: number; refundedMinor: number; pointsAwarded: number; pointsReversed: number },
+  refundMinor: number,
+): number => {
+  if (order.pointsAwarded <= 0 || order.totalMinor <= 0) return 0;
+  const netNow = order.pointsAwarded - order.pointsReversed;
+  const leftAfter = order.totalMinor - order.refundedMinor - refundMinor;
+  const netAfter = Math.floor((order.pointsAwarded * leftAfter) / order.totalMinor + 1e-9);
+  return Math.max(0, Math.min(netNow, netNow - netAfter));
+};
+
+/** When an order's points mature and expire. */
+export const lotTimes = (program: Program, at: string) => {
+  const { pendingDays, expiry } = program.points;
+  const availableAt = plusDays(at, pendingDays);
+  return {
+    maturesAt: pendingDays > 0 ? availableAt : undefined,
+    expiresAt: expiry.afterDays !== undefined ? plusDays(availableAt, expiry.afterDays) : undefined,
+  };
+};
+
+/** Where the tier window starts for a decision at `at`. Calendar years are local to the program. */
+const windowStart = (program: Program, at: string, review = false): string => {
+  const tiers = program.tiers;
+  if (!tiers) return at;
+  if ('rollingDays' in tiers.window) return plusDays(at, -tiers.window.rollingDays);
+  // At a review, the year just ended is judged; otherwise the year so far.
+  const instant = review ? new Date(Date.parse(at) - 1) : new Date(at);
+  const { year } = localParts(instant, program.timeZone);
+  return nextAnnualDate(
+    new Date(Date.UTC(year - 1, 11, 30)),
+    program.timeZone,
+    '01-01',
+    '00:00',
+  ).toISOString();
+};
+
+export const qualifyingAt = (posting: Posting, program: Program, at: string, review = false): number => {
+  const from = windowStart(program, at, review);
+  return posting.account.qualifying
+    .filter((q) => q.at >= from && q.at <= at)
+    .reduce((sum, q) => sum + q.amount, 0);
+};
+
+const thresholdUnits = (program: Program, value: number) =>
+  program.tiers?.basis === 'spend' ? Math.round(value * 10 ** fractionDigits(program.currency)) : value;
+
+const tierEvent = (
+  customerId: string,
+  from: string,
+  to: string,
+  at: string,
+  reason: string,
+): LoyaltyEvent => ({
+  detailType: 'customer.tier-changed',
+  time: at,
+  detail: {
+    customerId,
+    from,
+    to,
+    direction: reason === 'review' ? 'down' : 'up',
+    reason,
+    at,
+    meta: { eventId: `tier:${customerId}:${at}:${to}` },
+  },
+});
+
+const nextReview = (program: Program, after: string): string | undefined =>
+  program.tiers
+    ? nextAnnualDate(new Date(after), program.timeZone, program.tiers.reviewOn, '00:00').toISOString()
+    : undefined;
+
+/** Upgrades at once when a threshold is crossed; a downgrade waiting out its grace is called off. */
+export const upgradeTier = (posting: Posting, program: Program, at: string): void => {
+  const tiers = program.tiers;
+  if (!tiers) return;
+  const account = posting.account;
+  const levels = tiers.levels;
+  const currentIndex = Math.max(
+    0,
+    levels.findIndex((l) => l.id === account.tier?.id),
+  );
+  const current = levels[currentIndex] as TierLevel;
+  const q = qualifyingAt(posting, program, at);
+  let best = currentIndex;
+  levels.forEach((level, i) => {
+    if (i > best && q >= thresholdUnits(program, level.entry)) best = i;
+  });
+  if (best > currentIndex) {
+    const to = levels[best] as TierLevel;
+    account.tier = { id: to.id, since: at, reviewAt: nextReview(program, at) };
+    account.outbox.push(tierEvent(posting.customerId, current.id, to.id, at, 'threshold'));
+  } else if (account.tier?.downgradeAt && q >= thresholdUnits(program, current.retain ?? current.entry)) {
+    account.tier = { ...account.tier, downgradeAt: undefined, downgradeTo: undefined };
+  }
+};
+
+/** At a review date: keep the highest level (not above today's) whose retain threshold is met, after the grace period. */
+const reviewTier = (posting: Posting, program: Program, reviewAt: string): void => {
+  const tiers = program.tiers;
+  const account = posting.account;
+  if (!tiers || !account.tier) return;
+  const levels = tiers.levels;
+  const currentIndex = Math.max(
+    0,
+    levels.findIndex((l) => l.id === account.tier?.id),
+  );
+  const q = qualifyingAt(posting, program, reviewAt, true);
+  let keep = 0;
+  levels.forEach((level, i) => {
+    if (i <= currentIndex && q >= thresholdUnits(program, level.retain ?? level.entry)) keep = i;
+  });
+  account.tier = { ...account.tier, reviewAt: nextReview(program, reviewAt) };
+  if (keep < currentIndex) {
+    account.tier.downgradeAt = plusDays(reviewAt, tiers.graceDays);
+    account.tier.downgradeTo = (levels[keep] as TierLevel).id;
+  }
+};
+
+const downgradeTier = (posting: Posting, program: Program): void => {
+  const account = posting.account;
+  const tier = account.tier;
+  if (!tier?.downgradeAt || !tier.downgradeTo) return;
+  const at = tier.downgradeAt;
+  account.tier = {
+    id: tier.downgradeTo,
+    since: at,
+    reviewAt: program.tiers?.levels[0]?.id === tier.downgradeTo ? undefined : nextReview(program, at),
+  };
+  account.outbox.push(tierEvent(posting.customerId, tier.id, tier.downgradeTo, at, 'review'));
+};
+
+/** At most this many ledger entries per settlement, so one transaction always fits. */
+export const SETTLE_LIMIT = 40;
+
+/**
+ * Everything due by `now`, in time order: pending lots mature, lots expire (per lot, or all after
+ * inactivity), warnings go out before expiry, tier reviews and downgrades happen.
+ */
+export const settle = (posting: Posting, program: Program, now: string): void => {
+  const account = posting.account;
+  const { expiry } = program.points;
+  type Due = { at: string; run: () => void };
+  for (let guard = 0; guard < 1000 && posting.entries.length < SETTLE_LIMIT; guard++) {
+    const due: Due[] = [];
+    for (const lot of account.lots) {
+      if (lot.status === 'pending' && lot.maturesAt && lot.maturesAt <= now)
+        due.push({
+          at: lot.maturesAt,
+          run: () => {
+            const at = lot.maturesAt ?? now;
+            mature(posting, lot, `mature:${lot.id}`);
+            if (program.tiers?.basis === 'points')
+              account.qualifying.push({ id: lot.id, at, amount: lot.points });
+          },
+        });
+      if (lot.status === 'available' && lot.remaining > 0 && lot.expiresAt && lot.expiresAt <= now)
+        due.push({
+          at: lot.expiresAt,
+          run: () => expireLot(posting, lot, lot.expiresAt ?? now, `expire:${lot.id}`, 'lot-expiry'),
+        });
+    }
+    const inactiveAt =
+      expiry.inactiveDays && account.lastActivityAt && account.available > 0
+        ? plusDays(account.lastActivityAt, expiry.inactiveDays)
+        : undefined;
+    if (inactiveAt && inactiveAt <= now)
+      due.push({
+        at: inactiveAt,
+        run: () => {
+          for (const lot of posting.spendOrder())
+            expireLot(
+              posting,
+              lot,
+              inactiveAt,
+              `expire:inactive:${account.lastActivityAt}:${lot.id}`,
+              'inactivity-expiry',
+            );
+        },
+      });
+    if (account.tier?.downgradeAt && account.tier.downgradeAt <= now)
+      due.push({ at: account.tier.downgradeAt, run: () => downgradeTier(posting, program) });
+    else if (account.tier?.reviewAt && account.tier.reviewAt <= now) {
+      const reviewAt = account.tier.reviewAt;
+      due.push({ at: reviewAt, run: () => reviewTier(posting, program, reviewAt) });
+    }
+    if (due.length === 0) break;
+    due.sort((a, b) => a.at.localeCompare(b.at));
+    const first = due[0] as Due;
+    first.run();
+    upgradeTier(posting, program, first.at);
+  }
+  warnExpiring(posting, program, now);
+  posting.compact(qualifyingKeepSince(program, now));
+};
+
+const qualifyingKeepSince = (program: Program, now: string): string | undefined => {
+  const tiers = program.tiers;
+  if (!tiers) return now;
+  return plusDays(now, -('rollingDays' in tiers.window ? tiers.window.rollingDays : 400) - 1);
+};
+
+/** One `points.expiring` per expiry date, `warnDaysBefore` days ahead, once per lot. */
+const warnExpiring = (posting: Posting, program: Program, now: string): void => {
+  const { expiry } = program.points;
+  if (!expiry.warnDaysBefore) return;
+  const account = posting.account;
+  const byDate = new Map<string, number>();
+  for (const lot of account.lots) {
+    if (lot.status !== 'available' || lot.remaining <= 0 || !lot.expiresAt || lot.warned) continue;
+    if (plusDays(lot.expiresAt, -expiry.warnDaysBefore) > now) continue;
+    lot.warned = true;
+    const date = lot.expiresAt.slice(0, 10);
+    byDate.set(date, (byDate.get(date) ?? 0) + lot.remaining);
+  }
+  const inactiveAt =
+    expiry.inactiveDays && account.lastActivityAt && account.available > 0
+      ? plusDays(account.lastActivityAt, expiry.inactiveDays)
+      : undefined;
+  if (
+    inactiveAt &&
+    account.inactivityWarned !== account.lastActivityAt &&
+    plusDays(inactiveAt, -expiry.warnDaysBefore) <= now
+  ) {
+    account.inactivityWarned = account.lastActivityAt;
+    byDate.set(inactiveAt.slice(0, 10), account.available);
+  }
+  for (const [date, points] of byDate) {
+    account.outbox.push({
+      detailType: 'points.expiring',
+      time: now,
+      detail: {
+        customerId: posting.customerId,
+        points,
+        expiresOn: date,
+        balance: account.available,
+        meta: { eventId: `expiring:${posting.customerId}:${date}` },
+      },
+    });
+  }
+};
+
+/** The next time this account needs a settlement, or undefined if nothing is ever due. */
+export const nextDue = (
+  account: import('./account.ts').PointsAccount,
+  program: Program,
+): string | undefined => {
+  const { expiry } = program.points;
+  const times: string[] = [];
+  for (const lot of account.lots) {
+    if (lot.status === 'pending' && lot.maturesAt) times.push(lot.maturesAt);
+    if (lot.remaining > 0 && lot.expiresAt) {
+      times.push(lot.expiresAt);
+      if (expiry.warnDaysBefore && !lot.warned) times.push(plusDays(lot.expiresAt, -expiry.warnDaysBefore));
+    }
+  }
+  if (expiry.inactiveDays && account.lastActivityAt && account.available > 0) {
+    const at = plusDays(account.lastActivityAt, expiry.inactiveDays);
+    times.push(at);
+    if (expiry.warnDaysBefore && account.inactivityWarned !== account.lastActivityAt)
+      times.push(plusDays(at, -expiry.warnDaysBefore));
+  }
+  if (account.tier?.downgradeAt) times.push(account.tier.downgradeAt);
+  if (account.tier?.reviewAt) times.push(account.tier.reviewAt);
+  return times.sort()[0];
+};

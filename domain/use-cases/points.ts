@@ -1,0 +1,247 @@
+import type { CustomerProfile } from '../customer.ts';
+import { InsufficientPointsError, NotFoundError, RewardNotAllowedError } from '../errors.ts';
+import { LOYALTY_SOURCE } from '../events.ts';
+import { couponCode } from '../journeys.ts';
+import { localParts } from '../local-time.ts';
+import {
+  type EarnInput,
+  earn,
+  emptyAccount,
+  type LedgerEntry,
+  type PointsAccount,
+  Posting,
+  redeem,
+} from '../loyalty/account.ts';
+import { lotTimes, nextDue, settle, upgradeTier } from '../loyalty/engine.ts';
+import type { Clock, CustomerStore, EventPublisher, PointsWrite, RewardCoupon } from '../ports.ts';
+import type { Program } from '../program.ts';
+import { withOptimisticRetry } from './retry.ts';
+
+// Every change of a points account goes through here: read the profile, settle what is due, apply
+// the change in memory (domain/loyalty), write the account and its ledger entries in one
+// transaction guarded by the version read. A conflict re-reads and recomputes.
+
+export interface PointsDeps {
+  store: CustomerStore;
+  clock: Clock;
+  program: Program;
+}
+
+/** A posting over the profile's account with everything due by `now` already settled. */
+export const openAccount = (profile: CustomerProfile, program: Program, now: string): Posting => {
+  const posting = new Posting(profile.points ?? emptyAccount(), profile.customerId);
+  settle(posting, program, now);
+  return posting;
+};
+
+export const pointsWrite = (
+  before: PointsAccount | undefined,
+  posting: Posting,
+  program: Program,
+): PointsWrite => ({
+  account: posting.account,
+  entries: posting.entries,
+  dueBefore: before ? nextDue(before, program) : undefined,
+  due: posting.account.outbox.length > 0 ? '0000' : nextDue(posting.account, program),
+});
+
+/** The local date of `at` in the program's zone, for the per-day cap. */
+export const programDay = (at: string, program: Program): string => {
+  const p = localParts(new Date(at), program.timeZone);
+  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
+};
+
+/** A fixed award (sign-up, birthday, a flow's gift): available at once, expiring like any lot. */
+export const fixedAward = (
+  posting: Posting,
+  program: Program,
+  input: Omit<EarnInput, 'kind' | 'maturesAt' | 'expiresAt'>,
+) => {
+  const { expiresAt } = lotTimes({ ...program, points: { ...program.points, pendingDays: 0 } }, input.at);
+  const lot = earn(posting, { ...input, kind: 'bonus', expiresAt });
+  if (lot && program.tiers?.basis === 'points')
+    posting.account.qualifying.push({ id: lot.id, at: input.at, amount: lot.points });
+  upgradeTier(posting, program, input.at);
+  return lot;
+};
+
+export interface AwardNamedInput {
+  customerId: string;
+  entryId: string;
+  points: number;
+  rules: { id: string; version: number; points: number }[];
+  eventId: string;
+  flowId?: string | undefined;
+}
+
+/** Awards fixed points once (the entry id is the guard); a repeat returns the first award. */
+export const awardFixed = async (input: AwardNamedInput, deps: PointsDeps) => {
+  const { store, clock, program } = deps;
+  const { outcome } = await withOptimisticRetry(clock, async () => {
+    if (await store.getLedgerEntry(input.customerId, input.entryId)) return { outcome: 'duplicate' as const };
+    const profile = await store.getProfile(input.customerId);
+    if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
+    const now = clock.now().toISOString();
+    const posting = openAccount(profile, program, now);
+    fixedAward(posting, program, { ...input, at: now });
+    return {
+      outcome: await store.writePoints(
+        profile.customerId,
+        profile.version,
+        pointsWrite(profile.points, posting, program),
+        {
+          primary: input.entryId,
+        },
+      ),
+    };
+  });
+  return { points: input.points, entryId: input.entryId, duplicate: outcome === 'duplicate' };
+};
+
+/** Settles an account that the timer index says is due: maturity, expiry, warnings, tier reviews. */
+export const settleAccount = async (customerId: string, deps: PointsDeps): Promise<number> => {
+  const { store, clock, program } = deps;
+  let written = 0;
+  await withOptimisticRetry(clock, async () => {
+    const profile = await store.getProfile(customerId);
+    if (!profile) return { outcome: 'applied' as const };
+    const posting = openAccount(profile, program, clock.now().toISOString());
+    const write = pointsWrite(profile.points, posting, program);
+    if (
+      write.entries.length === 0 &&
+      write.due === write.dueBefore &&
+      JSON.stringify(profile.points) === JSON.stringify(posting.account)
+    )
+      return { outcome: 'applied' as const };
+    written = write.entries.length;
+    return { outcome: await store.writePoints(customerId, profile.version, write) };
+  });
+  return written;
+};
+
+/**
+ * Publishes the events an account change left in its outbox (tier changes, expiry warnings,
+ * redemptions), then empties it. Each event carries a deterministic id, so a crash between the two
+ * steps repeats an event that flows recognise, and loses none.
+ */
+export const flushOutbox = async (customerId: string, deps: PointsDeps & { publisher: EventPublisher }) => {
+  const { store, clock, program, publisher } = deps;
+  let published = 0;
+  await withOptimisticRetry(clock, async () => {
+    const profile = await store.getProfile(customerId);
+    const outbox = profile?.points?.outbox ?? [];
+    if (!profile || outbox.length === 0) return { outcome: 'applied' as const };
+    for (let i = 0; i < outbox.length; i += 10) {
+      await publisher.publish(
+        outbox.slice(i, i + 10).map((event) => ({
+          source: LOYALTY_SOURCE,
+          detailType: event.detailType,
+          time: event.time,
+          detail: event.detail,
+        })),
+      );
+    }
+    published = outbox.length;
+    const posting = new Posting(profile.points ?? emptyAccount(), customerId);
+    posting.account.outbox = [];
+    return {
+      outcome: await store.writePoints(
+        customerId,
+        profile.version,
+        pointsWrite(profile.points, posting, program),
+      ),
+    };
+  });
+  return published;
+};
+
+export interface RedeemInput {
+  customerId: string;
+  rewardId: string;
+  /** The shop's id for this request: a retry with the same id returns the same coupon. */
+  requestId: string;
+}
+
+/** Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. */
+export const redeemReward = async (
+  input: RedeemInput,
+  deps: PointsDeps,
+): Promise<RewardCoupon & { duplicate: boolean; balance: number }> => {
+  const { store, clock, program } = deps;
+  const reward = program.rewards.find((r) => r.id === input.rewardId);
+  if (!reward)
+    throw new RewardNotAllowedError(
+      `reward ${input.rewardId} is not in the catalog (${program.rewards.map((r) => r.id).join(', ') || 'empty'})`,
+    );
+  const entryId = `redeem:${input.requestId}`;
+  const code = couponCode('RWD', input.requestId, reward.id);
+  let coupon: RewardCoupon | undefined;
+  let balance = 0;
+  const { outcome } = await withOptimisticRetry(clock, async () => {
+    if (await store.getLedgerEntry(input.customerId, entryId)) return { outcome: 'duplicate' as const };
+    const profile = await store.getProfile(input.customerId);
+    if (!profile) throw new InsufficientPointsError(`customer ${input.customerId} has no points account`);
+    const now = clock.now().toISOString();
+    const posting = openAccount(profile, program, now);
+    const tier = posting.account.tier?.id ?? program.tiers?.levels[0]?.id;
+    if (reward.tiers && !reward.tiers.includes(tier ?? ''))
+      throw new RewardNotAllowedError(
+        `reward ${reward.id} is for ${reward.tiers.join(', ')} members; customer ${input.customerId} is ${tier ?? 'in no tier'}`,
+      );
+    redeem(posting, {
+      entryId,
+      cost: reward.cost,
+      rewardId: reward.id,
+      couponCode: code,
+      eventId: input.requestId,
+      at: now,
+    });
+    balance = posting.account.available;
+    coupon = {
+      customerId: input.customerId,
+      code,
+      rewardId: reward.id,
+      requestId: input.requestId,
+      kind: reward.kind,
+      amount: reward.amount,
+      percent: reward.percent,
+      sku: reward.sku,
+      cost: reward.cost,
+      issuedAt: now,
+      expiresAt: new Date(Date.parse(now) + reward.validDays * 86_400_000).toISOString(),
+    };
+    posting.account.outbox.push({
+      detailType: 'points.redeemed',
+      time: now,
+      detail: {
+        customerId: input.customerId,
+        rewardId: reward.id,
+        rewardName: reward.name,
+        points: reward.cost,
+        couponCode: code,
+        balance,
+        meta: { eventId: entryId },
+      },
+    });
+    return {
+      outcome: await store.writePoints(
+        input.customerId,
+        profile.version,
+        pointsWrite(profile.points, posting, program),
+        {
+          primary: entryId,
+          coupon,
+        },
+      ),
+    };
+  });
+  if (outcome === 'duplicate' || !coupon) {
+    const existing = await store.getCoupon(input.customerId, code);
+    const profile = await store.getProfile(input.customerId);
+    if (!existing) throw new NotFoundError(`redemption ${input.requestId} was recorded without its coupon`);
+    return { ...existing, duplicate: true, balance: profile?.pointsBalance ?? 0 };
+  }
+  return { ...coupon, duplicate: false, balance };
+};
+
+export type { LedgerEntry };
