@@ -105,7 +105,7 @@ export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> =
           totals.ledgerEntries++;
           if (item.kind === 'earn') totals.pointsEarned += Number(item.points);
           else if (item.kind === 'bonus') totals.pointsBonus += Number(item.points);
-          else totals.pointsReversed -= Number(item.points);
+          else if (item.kind === 'reverse') totals.pointsReversed -= Number(item.points);
           break;
         case 'send':
           if (item.status === 'sent') {

@@ -109,6 +109,10 @@ export const emptyAccount = (): PointsAccount => ({
   outbox: [],
 });
 
+// ISO instants compare as text; '~' sorts after every digit, so lots that never expire go last.
+const NEVER = '~';
+const byText = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 /** A change in progress: a copy of the account and the entries that explain every difference. */
 export class Posting {
   readonly account: PointsAccount;
@@ -137,10 +141,7 @@ export class Posting {
   spendOrder(): Lot[] {
     return this.account.lots
       .filter((lot) => lot.status === 'available' && lot.remaining > 0)
-      .sort(
-        (x, y) =>
-          (x.expiresAt ?? '~').localeCompare(y.expiresAt ?? '~') || x.earnedAt.localeCompare(y.earnedAt),
-      );
+      .sort((x, y) => byText(x.expiresAt ?? NEVER, y.expiresAt ?? NEVER) || byText(x.earnedAt, y.earnedAt));
   }
 
   /** Takes up to `points` from available lots, closest to expiry first; returns what it took. */
@@ -287,9 +288,9 @@ export interface ReverseInput {
  * available lots, and what is still missing follows the negative-balance policy.
  */
 export const reverse = (posting: Posting, input: ReverseInput, policy: PointsPolicy['negativeBalance']) => {
-  if (input.points <= 0) return;
+  // Even a refund that takes back nothing is posted: its entry is what makes a repeat a duplicate.
   const lot = posting.account.lots.find((l) => l.id === input.lotId);
-  let left = input.points;
+  let left = Math.max(0, input.points);
   let pending = 0;
   if (lot?.status === 'pending') {
     pending = Math.min(left, lot.remaining);
@@ -304,13 +305,13 @@ export const reverse = (posting: Posting, input: ReverseInput, policy: PointsPol
     else if (policy === 'debt') extra.debt = left;
     else extra.forgiven = left;
   }
-  posting.account.reversed += input.points - extra.forgiven;
+  posting.account.reversed += Math.max(0, input.points) - extra.forgiven;
   posting.account.forgiven += extra.forgiven;
   posting.post({
     entryId: input.entryId,
     kind: 'reverse',
-    pending: -pending,
-    available: -(available + extra.available),
+    pending: 0 - pending || 0,
+    available: 0 - (available + extra.available) || 0,
     debt: extra.debt,
     forgiven: extra.forgiven || undefined,
     ruleId: input.ruleId,

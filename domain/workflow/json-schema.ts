@@ -53,7 +53,7 @@ const STEP_DOCS: Record<string, Meta> = {
     id: 'AwardPointsStep',
     title: 'award_points',
     description:
-      'Award loyalty points: `for: order` (the earn rule on the triggering order) or a fixed `points`.',
+      'Award loyalty points: `award: <name>` (a one-off award from program.yaml) or a fixed `points`. Orders earn through program.yaml.',
   },
   send_email: {
     id: 'SendEmailStep',
@@ -169,7 +169,7 @@ const flowMetadata = (): z.core.$ZodRegistry<JsonObject> => {
 const flowOverride = (ctx: { zodSchema: z.core.$ZodType; jsonSchema: JsonObject }): void => {
   const { zodSchema, jsonSchema } = ctx;
   if (zodSchema === awardPointsStep) {
-    jsonSchema.oneOf = [{ required: ['for'] }, { required: ['points'] }];
+    jsonSchema.oneOf = [{ required: ['award'] }, { required: ['points'] }];
   } else if (zodSchema === updateProfileStep) {
     jsonSchema.anyOf = [{ required: ['set'] }, { required: ['add_tags'] }, { required: ['remove_tags'] }];
   } else if (zodSchema === durationSchema) {

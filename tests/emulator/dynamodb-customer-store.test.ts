@@ -1,8 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InsufficientPointsError } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
+import { accountProblems, emptyAccount } from '../../domain/loyalty/account.ts';
 import { TABLE_DESIGN } from '../../domain/table-design.ts';
-import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
+import { redeemReward } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { DynamoDbCustomerStore } from '../../functions/adapters/dynamodb-customer-store.ts';
 import { systemClock } from '../../functions/commons/runtime.ts';
@@ -14,7 +16,7 @@ import {
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
 import { eventFixture } from '../support/fixtures.ts';
-import { testProgram } from '../support/program.ts';
+import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const program = testProgram;
 
@@ -95,54 +97,68 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     expect(await store.getProfile('c-1')).toMatchObject({ orderCount: 1, lifetimeSpendMinor: 725 });
   });
 
-  it('awards an order once when ten award attempts race, with the ledger and balance in one transaction', async () => {
+  it('awards an order delivered ten times at once exactly once: one ledger entry, one balance change', async () => {
     store = await freshStore();
-    await recordEvent(order(42), { store, clock: systemClock, program });
-    const awards = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        awardOrderPoints(
-          { customerId: 'c-1', orderId: 'o-42', eventId: 'e', flowId: 'f', rule: program.earn },
-          {
-            store,
-            clock: systemClock,
-          },
-        ),
-      ),
+    await Promise.all(
+      Array.from({ length: 10 }, () => recordEvent(order(42), { store, clock: systemClock, program })),
     );
-    expect(awards.filter((a) => !a.duplicate)).toHaveLength(1);
-    expect(awards.every((a) => a.points === 42)).toBe(true);
     expect(await store.getProfile('c-1')).toMatchObject({ pointsBalance: 42, lifetimePoints: 42 });
-    expect(await store.getLedgerEntry('c-1', 'earn:order:o-42')).toMatchObject({
-      points: 42,
-      ruleId: 'base-earn',
-    });
+    expect(await store.ledger('c-1')).toMatchObject([
+      { entryId: 'earn:order:o-42', points: 42, ruleId: 'base-earn' },
+    ]);
     expect(await store.getOrder('c-1', 'o-42')).toMatchObject({ pointsAwarded: 42 });
   });
 
-  it('keeps points consistent when a refund races the award of the same order', async () => {
+  it('lets racing redemptions spend only what the balance holds, and a repeated request only once', async () => {
+    const catalog = loyaltyProgram({
+      rewards: [{ id: 'five-off', name: '$5 off', cost: 500, kind: 'fixed_discount', amount: 5 }],
+    });
     store = await freshStore();
-    for (let round = 1; round <= 10; round++) {
-      await recordEvent(order(40 + round, `race-${round}`), { store, clock: systemClock, program });
+    const deps = { store, clock: systemClock, program: catalog };
+    await recordEvent(order(1200), deps);
+    const attempts = await Promise.allSettled([
+      ...Array.from({ length: 6 }, (_, i) =>
+        redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: `r-${i}` }, deps),
+      ),
+      ...Array.from({ length: 4 }, () =>
+        redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: 'r-0' }, deps),
+      ),
+    ]);
+    const refused = attempts.filter((a) => a.status === 'rejected');
+    expect(refused.every((a) => a.status === 'rejected' && a.reason instanceof InsufficientPointsError)).toBe(
+      true,
+    );
+    const codes = new Set(attempts.flatMap((a) => (a.status === 'fulfilled' ? [a.value.code] : [])));
+    // 1200 points buy two rewards of 500: two distinct coupons, whoever won.
+    expect(codes.size).toBe(2);
+    const profile = await store.getProfile('c-1');
+    expect(profile?.pointsBalance).toBe(200);
+    const entries = await store.ledger('c-1');
+    expect(entries.filter((e) => e.kind === 'redeem')).toHaveLength(2);
+    expect(accountProblems(profile?.points ?? emptyAccount(), entries)).toEqual([]);
+  });
+
+  it('keeps points consistent when a refund races a redemption of the same points', async () => {
+    const catalog = loyaltyProgram({
+      rewards: [{ id: 'five-off', name: '$5 off', cost: 500, kind: 'fixed_discount', amount: 5 }],
+      points: { negativeBalance: 'debt' },
+    });
+    for (let round = 1; round <= 5; round++) {
+      store = await freshStore();
+      const deps = { store, clock: systemClock, program: catalog };
+      await recordEvent(order(600), deps);
       const refund = eventFixture('order-refunded');
-      Object.assign(refund.detail, { customerId: `race-${round}`, orderId: `o-${40 + round}`, amount: 20 });
-      await Promise.all([
-        awardOrderPoints(
-          {
-            customerId: `race-${round}`,
-            orderId: `o-${40 + round}`,
-            eventId: 'e',
-            flowId: 'f',
-            rule: program.earn,
-          },
-          { store, clock: systemClock },
-        ),
-        recordEvent(parseCommerceEvent(refund), { store, clock: systemClock, program }),
+      Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-600', amount: 600.25 });
+      await Promise.allSettled([
+        redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: `r-${round}` }, deps),
+        recordEvent(parseCommerceEvent(refund), deps),
       ]);
-      // Whichever came first, the order keeps the points of its unrefunded (40 + round + 0.25) - 20.
-      expect(await store.getProfile(`race-${round}`)).toMatchObject({
-        pointsBalance: 20 + round,
-        refundedMinor: 2000,
-      });
+      const profile = await store.getProfile('c-1');
+      const entries = await store.ledger('c-1');
+      expect(accountProblems(profile?.points ?? emptyAccount(), entries)).toEqual([]);
+      // Whichever came first, all 600 points were taken back: from the balance, or owed as debt.
+      const redeemed = entries.some((e) => e.kind === 'redeem');
+      expect(profile).toMatchObject({ pointsBalance: 0, pointsDebt: redeemed ? 500 : 0 });
     }
   });
 

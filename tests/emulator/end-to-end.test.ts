@@ -86,7 +86,7 @@ describe('Rapport end to end on the local stack', () => {
   const inboxFor = async (to: string) =>
     (await readInbox(runtime.ses.endpoint)).filter((m) => m.destination.to.includes(to));
 
-  it('turns an order into a customer record, points and a personalized email', async () => {
+  it('turns an order into a customer record, pending points and a personalized email', async () => {
     const eventId = await send('order-placed', {
       customerId: 'e2e-1',
       orderId: 'o-1',
@@ -101,15 +101,18 @@ describe('Rapport end to end on the local stack', () => {
         e.machine.startsWith('FlowThankYou') && JSON.stringify(e.input).includes(`"eventId":"${eventId}"`),
     );
     expect(flow?.status).toBe('SUCCEEDED');
-    expect(flow?.path).toEqual(['Start', 'Normalize', 'award', 'thank', 'Complete', 'Done']);
+    expect(flow?.path).toEqual(['Start', 'Normalize', 'thank', 'Complete', 'Done']);
 
+    // The shipped program keeps an order's points pending for its 30-day return window.
     const totals = await tableTotals(runtime);
-    expect(totals).toMatchObject({ customers: 1, orders: 1, pointsEarned: 42, pointsBalance: 42 });
+    expect(totals).toMatchObject({ customers: 1, orders: 1, pointsEarned: 42, pointsBalance: 0 });
     const [mail, ...others] = await inboxFor('ada@example.com');
     expect(others).toHaveLength(0);
     expect(mail?.subject).toBe('Thank you for your order, Ada!');
     expect(mail?.body.text).toContain('It earned you 42 points.');
-    expect(mail?.body.text).toContain('Your points balance is now 42.');
+    expect(mail?.body.text).toContain(
+      'You have 0 points to spend and 42 more that become spendable once the return window closes.',
+    );
     expect(mail?.from).toContain('hello@example.com');
   });
 
@@ -135,11 +138,12 @@ describe('Rapport end to end on the local stack', () => {
     expect(totals.pointsEarned).toBe(42 + 10);
   });
 
-  it('takes back the points of a refund', async () => {
+  it('takes back the refunded share of the points', async () => {
     await send('order-placed', { customerId: 'e2e-3', orderId: 'o-3', email: 'refund@example.com' });
     await send('order-refunded', { customerId: 'e2e-3', orderId: 'o-3', refundId: 'r-3', amount: 12.99 });
     const before = await tableTotals(runtime);
-    expect(before.pointsReversed).toBe(12);
+    // 12.99 of 42.99 refunded: the order keeps floor(42 × 30.00 / 42.99) = 29 of its 42 points.
+    expect(before.pointsReversed).toBe(13);
     // the same refund again changes nothing
     await send('order-refunded', { customerId: 'e2e-3', orderId: 'o-3', refundId: 'r-3', amount: 12.99 });
     expect(await tableTotals(runtime)).toEqual(before);

@@ -6,6 +6,8 @@ import type {
   Mailer,
   OrderRecord,
   OutgoingEmail,
+  PointsWrite,
+  RewardCoupon,
   SendClaim,
   StoredSend,
   WriteOutcome,
@@ -15,7 +17,9 @@ import type {
 export class InMemoryCustomerStore implements CustomerStore {
   readonly profiles = new Map<string, CustomerProfile>();
   readonly orders = new Map<string, OrderRecord>();
-  readonly ledger = new Map<string, LedgerEntry>();
+  readonly entries = new Map<string, LedgerEntry>();
+  readonly coupons = new Map<string, RewardCoupon>();
+  readonly due = new Map<string, string>();
   readonly sends = new Map<string, StoredSend>();
 
   async getProfile(customerId: string) {
@@ -46,64 +50,82 @@ export class InMemoryCustomerStore implements CustomerStore {
     changes: ProfileChanges,
     expectedVersion: number | undefined,
     at: string,
+    points?: PointsWrite,
   ) {
     if (this.orders.has(`${order.customerId}/${order.orderId}`)) return 'duplicate' as const;
     if (this.profiles.get(order.customerId)?.version !== expectedVersion) return 'conflict' as const;
+    if (points?.entries.some((e) => this.entries.has(`${order.customerId}/${e.entryId}`)))
+      return 'conflict' as const;
     await this.saveProfile(order.customerId, changes, expectedVersion, at);
     this.orders.set(`${order.customerId}/${order.orderId}`, { ...order });
+    if (points) this.applyPoints(order.customerId, points);
     return 'applied' as const;
   }
-  async awardOrderPoints(entry: LedgerEntry, expectedRefundedMinor: number): Promise<WriteOutcome> {
-    const ledgerKey = `${entry.customerId}/${entry.entryId}`;
-    if (this.ledger.has(ledgerKey)) return 'duplicate';
-    const order = this.orders.get(`${entry.customerId}/${entry.orderId}`);
-    const profile = this.profiles.get(entry.customerId);
-    if (!order || !profile || order.refundedMinor !== expectedRefundedMinor || order.pointsAwarded !== 0)
-      return 'conflict';
-    this.ledger.set(ledgerKey, { ...entry });
-    profile.pointsBalance += entry.points;
-    profile.lifetimePoints += entry.points;
-    profile.version++;
-    order.pointsAwarded = entry.points;
-    return 'applied';
-  }
-  async awardPoints(entry: LedgerEntry): Promise<WriteOutcome> {
-    const ledgerKey = `${entry.customerId}/${entry.entryId}`;
-    if (this.ledger.has(ledgerKey)) return 'duplicate';
-    const profile = this.profiles.get(entry.customerId);
-    if (!profile) return 'conflict';
-    this.ledger.set(ledgerKey, { ...entry });
-    profile.pointsBalance += entry.points;
-    profile.lifetimePoints += entry.points;
-    profile.version++;
-    return 'applied';
-  }
-  async recordRefund(
-    entry: LedgerEntry,
-    refundMinor: number,
-    expected: { refundedMinor: number; pointsAwarded: number },
+  /** The same all-or-nothing checks as the DynamoDB transaction. */
+  async writePoints(
+    customerId: string,
+    expectedVersion: number,
+    points: PointsWrite,
+    options: {
+      primary?: string | undefined;
+      changes?: ProfileChanges | undefined;
+      refund?: {
+        orderId: string;
+        refundMinor: number;
+        pointsReversed: number;
+        expectedRefundedMinor: number;
+      };
+      coupon?: RewardCoupon | undefined;
+    } = {},
   ): Promise<WriteOutcome> {
-    const ledgerKey = `${entry.customerId}/${entry.entryId}`;
-    if (this.ledger.has(ledgerKey)) return 'duplicate';
-    const order = this.orders.get(`${entry.customerId}/${entry.orderId}`);
-    const profile = this.profiles.get(entry.customerId);
-    if (
-      !order ||
-      !profile ||
-      order.refundedMinor !== expected.refundedMinor ||
-      order.pointsAwarded !== expected.pointsAwarded
-    )
-      return 'conflict';
-    this.ledger.set(ledgerKey, { ...entry });
-    order.refundedMinor += refundMinor;
-    order.pointsReversed -= entry.points;
-    profile.pointsBalance += entry.points;
-    profile.refundedMinor += refundMinor;
+    if (options.primary && this.entries.has(`${customerId}/${options.primary}`)) return 'duplicate';
+    const profile = this.profiles.get(customerId);
+    if (!profile || profile.version !== expectedVersion) return 'conflict';
+    if (points.entries.some((e) => this.entries.has(`${customerId}/${e.entryId}`))) return 'conflict';
+    const order = options.refund ? this.orders.get(`${customerId}/${options.refund.orderId}`) : undefined;
+    if (options.refund && order?.refundedMinor !== options.refund.expectedRefundedMinor) return 'conflict';
+    if (options.coupon && this.coupons.has(options.coupon.code)) return 'conflict';
+    if (order && options.refund) {
+      order.refundedMinor += options.refund.refundMinor;
+      order.pointsReversed += options.refund.pointsReversed;
+    }
+    if (options.coupon) this.coupons.set(options.coupon.code, structuredClone(options.coupon));
+    Object.assign(profile, options.changes ?? {});
     profile.version++;
+    this.applyPoints(customerId, points);
     return 'applied';
+  }
+  private applyPoints(customerId: string, points: PointsWrite) {
+    const profile = this.profiles.get(customerId);
+    if (!profile) return;
+    const account = structuredClone(points.account);
+    Object.assign(profile, {
+      points: account,
+      pointsBalance: account.available,
+      pointsPending: account.pending,
+      pointsDebt: account.debt,
+      lifetimePoints: account.earned,
+      ...(account.tier ? { tier: account.tier.id } : {}),
+    });
+    for (const entry of points.entries)
+      this.entries.set(`${customerId}/${entry.entryId}`, structuredClone(entry));
+    if (points.due === undefined) this.due.delete(customerId);
+    else this.due.set(customerId, points.due);
+  }
+  async duePointAccounts(_shard: number, now: string, limit: number) {
+    return [...this.due]
+      .filter(([, due]) => due <= now)
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+  async getCoupon(_customerId: string, code: string) {
+    return this.coupons.get(code);
+  }
+  async ledger(customerId: string) {
+    return [...this.entries.values()].filter((e) => e.customerId === customerId);
   }
   async getLedgerEntry(customerId: string, entryId: string) {
-    return this.ledger.get(`${customerId}/${entryId}`);
+    return this.entries.get(`${customerId}/${entryId}`);
   }
   async claimSend(claim: SendClaim) {
     const key = `${claim.customerId}/${claim.key}`;

@@ -50,7 +50,7 @@ steps:
     template: welcome
 `;
 
-// Line 5: an event that does not exist; line 9: `orders` for `order`.
+// Line 5: an event that does not exist; line 9: `Birthday`, not an award name (those are kebab-case).
 const BROKEN_FLOW = `version: 1
 id: broken
 name: Broken
@@ -59,7 +59,7 @@ trigger:
 steps:
   - id: award
     type: award_points
-    for: orders
+    award: Birthday
 `;
 
 // Valid on its own, but its topic is not in the program and its template not in emails/.
@@ -110,8 +110,8 @@ beforeAll(() => {
 });
 
 const BROKEN_PROBLEMS = [
-  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded"',
-  'workflows/flows/broken.yaml:9:10: steps[0].for: must be one of "order"',
+  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "points.expiring", "customer.tier-changed", "points.redeemed"',
+  'workflows/flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
 ];
 
 describe('rapport validate', () => {
@@ -155,8 +155,8 @@ describe('rapport validate', () => {
       code: 1,
       stdout: [],
       stderr: [
-        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded"',
-        'flows/broken.yaml:9:10: steps[0].for: must be one of "order"',
+        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "points.expiring", "customer.tier-changed", "points.redeemed"',
+        'flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
         '2 problem(s)',
       ],
     });

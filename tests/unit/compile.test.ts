@@ -44,26 +44,48 @@ describe('the workflow compiler', () => {
     expect(project.program.id).toBe('rapport-rewards');
     expect(project.flows.map((f) => f.id)).toEqual([
       'birthday',
+      'points-expiring',
       'review-request',
       'thank-you',
+      'tier-upgrade',
       'welcome',
       'win-back',
     ]);
     expect([...project.templates.keys()]).toEqual([
       'birthday',
+      'points-expiring',
       'review-request',
       'thank-you',
+      'tier-welcome',
       'welcome-offer',
       'welcome',
       'win-back-last-chance',
       'win-back',
     ]);
+    // Points stay pending 30 days and expire after a year, so the sweeper needs the program.
     expect(project.sweep).toEqual({
       timeZone: 'America/New_York',
       inactivityDays: [113],
       dates: [{ field: 'birthday', at: '09:00' }],
       schedules: [],
+      program: project.program,
     });
+    expect(project.sweep.program?.points).toMatchObject({ pendingDays: 30, expiry: { afterDays: 365 } });
+  });
+
+  it('leaves the program out of the sweep when no points ever come due', () => {
+    const sources = shipped();
+    const program = sources.program.text
+      .replace('pendingDays: 30', 'pendingDays: 0')
+      .replace(/\n {4}afterDays: 365[^\n]*/, '')
+      .replace(/\n# The rewards catalog:[\s\S]*?(?=\n# Membership levels)/, '')
+      .replace(/\n# Membership levels[\s\S]*?(?=\n# Customers without)/, '');
+    const project = compileProject({ ...sources, program: { ...sources.program, text: program } });
+    expect(project.program.points.pendingDays).toBe(0);
+    expect(project.program.points.expiry.afterDays).toBeUndefined();
+    expect(project.program.rewards).toEqual([]);
+    expect(project.program.tiers).toBeUndefined();
+    expect(project.sweep).not.toHaveProperty('program');
   });
 
   it('is deterministic: the same files give byte-identical output', () => {
@@ -77,21 +99,64 @@ describe('the workflow compiler', () => {
       golden(`flow-${flow.id}`, { definition: flow.definition, pattern: flow.pattern });
   });
 
-  it('compiles thank-you into award then email, each retried and dead-lettered on failure', () => {
+  it('compiles thank-you into only the email (orders earn at ingest), retried and dead-lettered on failure', () => {
     const flow = compileProject(shipped()).flows.find((f) => f.id === 'thank-you');
     const states = flow!.definition.States as Record<string, Record<string, unknown>>;
-    expect(states.Normalize?.Next).toBe('award');
+    expect(states.Normalize?.Next).toBe('thank');
     expect(states.Resume).toBeUndefined();
-    expect(states.award).toMatchObject({
-      Resource: '${AwardPointsFunctionArn}',
-      Next: 'thank',
-      ResultPath: '$.steps.award',
+    expect(states.award).toBeUndefined();
+    expect(JSON.stringify(states)).not.toContain('${AwardPointsFunctionArn}');
+    expect(states.thank).toMatchObject({
+      Resource: '${SendEmailFunctionArn}',
+      Next: 'Complete',
+      ResultPath: '$.steps.thank',
     });
-    expect(states.thank).toMatchObject({ Resource: '${SendEmailFunctionArn}', Next: 'Complete' });
-    expect(JSON.stringify(states.award?.Retry)).toContain('ConcurrencyConflictError');
-    expect(states.award?.Catch).toEqual([
+    expect(JSON.stringify(states.thank?.Retry)).toContain('ConcurrencyConflictError');
+    expect(states.thank?.Catch).toEqual([
       { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterFailed' },
     ]);
+  });
+
+  it('compiles a named award into its points and rule from program.yaml, retried and dead-lettered', () => {
+    const project = compileProject(shipped());
+    const birthday = project.flows.find((f) => f.id === 'birthday');
+    const states = birthday!.definition.States as Record<string, Record<string, unknown>>;
+    expect(states.gift).toMatchObject({
+      Resource: '${AwardPointsFunctionArn}',
+      Next: 'card',
+      ResultPath: '$.steps.gift',
+      Parameters: {
+        flowId: 'birthday',
+        stepId: 'gift',
+        points: 200,
+        rule: { id: 'birthday-gift', version: 1 },
+        program: JSON.parse(JSON.stringify(project.program)),
+      },
+    });
+    expect(states.gift?.Parameters).not.toHaveProperty('reason');
+    expect(JSON.stringify(states.gift?.Retry)).toContain('ConcurrencyConflictError');
+    expect(states.gift?.Catch).toEqual([
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterFailed' },
+    ]);
+  });
+
+  it('compiles a fixed number of points under a rule named after the flow', () => {
+    const project = compileProject(
+      withFlow(`version: 1
+id: review-thanks
+name: Review thanks
+trigger: { event: order.placed }
+steps:
+  - { id: reward, type: award_points, points: 25, reason: Thanks for the review }
+`),
+    );
+    const states = project.flows[0]!.definition.States as Record<string, Record<string, unknown>>;
+    expect(states.reward?.Parameters).toMatchObject({
+      stepId: 'reward',
+      points: 25,
+      rule: { id: 'flow-review-thanks', version: 1 },
+      program: { id: 'rapport-rewards' },
+    });
   });
 
   it('routes shop events to ingest and only accepted events to flows', () => {
@@ -104,6 +169,28 @@ describe('the workflow compiler', () => {
     expect(matchesEventPattern(thankYou(project).pattern, accepted)).toBe(true);
   });
 
+  it('starts loyalty-triggered flows from rapport.loyalty events only, filtered by their detail', () => {
+    const project = compileProject(shipped());
+    const tierUpgrade = project.flows.find((f) => f.id === 'tier-upgrade')!;
+    const tierChanged = (direction: string, source = 'rapport.loyalty') => ({
+      source,
+      'detail-type': 'customer.tier-changed',
+      detail: { customerId: 'c-1', from: 'member', to: 'silver', direction },
+    });
+    expect(tierUpgrade.pattern).toEqual({
+      source: ['rapport.loyalty'],
+      'detail-type': ['customer.tier-changed'],
+      detail: { direction: ['up'] },
+    });
+    expect(matchesEventPattern(tierUpgrade.pattern, tierChanged('up'))).toBe(true);
+    expect(matchesEventPattern(tierUpgrade.pattern, tierChanged('down'))).toBe(false);
+    expect(matchesEventPattern(tierUpgrade.pattern, tierChanged('up', 'rapport.ingest'))).toBe(false);
+    expect(project.flows.find((f) => f.id === 'points-expiring')?.pattern).toEqual({
+      source: ['rapport.loyalty'],
+      'detail-type': ['points.expiring'],
+    });
+  });
+
   it('compiles a trigger filter into the rule pattern', () => {
     const project = compileProject(
       withFlow(`version: 1
@@ -114,7 +201,7 @@ trigger:
   where:
     total: [{ numeric: [">=", 100] }]
 steps:
-  - { id: award, type: award_points, for: order }
+  - { id: award, type: award_points, award: review }
 `),
     );
     expect(project.flows[0]?.pattern).toEqual({
@@ -179,17 +266,62 @@ steps:
     ]);
   });
 
-  it('refuses points for an order in a flow not triggered by an order', () => {
+  it('refuses an award that program.yaml does not define, listing the ones it does', () => {
     const problems = problemsOf(
       withFlow(`version: 1
 id: wrong-points
 name: Wrong points
 trigger: { event: customer.registered }
 steps:
-  - { id: award, type: award_points, for: order }
+  - { id: award, type: award_points, award: welcome-gift }
 `),
     );
-    expect(problems[0]?.message).toMatch(/needs a flow triggered by order\.placed/);
+    expect(problems).toEqual([
+      expect.objectContaining({
+        file: 'workflows/flows/broken.yaml',
+        path: 'steps (award).award',
+        message:
+          'award welcome-gift is not defined in program.yaml awards (signup, birthday, review, referral)',
+      }),
+    ]);
+  });
+
+  it('refuses the old "for: order" award: orders now earn their points through program.yaml', () => {
+    const problems = problemsOf(
+      withFlow(`version: 1
+id: old-points
+name: Old points
+trigger: { event: order.placed }
+steps:
+  - id: award
+    type: award_points
+    for: order
+`),
+    );
+    expect(problems).toContainEqual(
+      expect.objectContaining({
+        line: 6,
+        column: 5,
+        path: 'steps[0]',
+        message: 'unknown field for (check the spelling)',
+      }),
+    );
+    expect(problems.map((p) => p.message).join()).toMatch(/orders earn their points through program\.yaml/);
+  });
+
+  it('refuses an award step giving both a named award and points', () => {
+    const problems = problemsOf(
+      withFlow(`version: 1
+id: both
+name: Both
+trigger: { event: order.placed }
+steps:
+  - { id: award, type: award_points, award: review, points: 10 }
+`),
+    );
+    expect(problems).toEqual([
+      expect.objectContaining({ path: 'steps[0]', message: expect.stringContaining('not both') }),
+    ]);
   });
 
   it('refuses an invalid trigger filter', () => {
@@ -201,7 +333,7 @@ trigger:
   event: order.placed
   where: { total: 100 }
 steps:
-  - { id: award, type: award_points, for: order }
+  - { id: award, type: award_points, award: review }
 `),
     );
     expect(problems[0]).toMatchObject({ path: 'trigger.where' });
@@ -220,7 +352,7 @@ name: Paused
 status: paused
 trigger: { event: order.placed }
 steps:
-  - { id: award, type: award_points, for: order }
+  - { id: award, type: award_points, award: review }
 `),
     );
     expect(project.flows).toEqual([]);

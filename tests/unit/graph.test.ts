@@ -132,11 +132,9 @@ describe('flowToMermaid', () => {
         'flowchart TD',
         '  %% thank-you: Post-purchase thank-you',
         '  flow_trigger(["order.placed"])',
-        `  s_award["award: award the order's points"]`,
         '  s_thank["thank: send_email thank-you (topic orders)"]',
         '  flow_end(["End"])',
-        '  flow_trigger --> s_award',
-        '  s_award --> s_thank',
+        '  flow_trigger --> s_thank',
         '  s_thank --> flow_end',
       ].join('\n'),
     );
@@ -310,9 +308,15 @@ entry:
       expect(label('  - id: gift\n    type: award_points\n    points: 1\n')).toBe(
         '  s_gift["gift: award 1 point"]',
       );
-      expect(label('  - id: earn\n    type: award_points\n    for: order\n')).toBe(
-        `  s_earn["earn: award the order's points"]`,
+      expect(label('  - id: gift\n    type: award_points\n    points: 200\n')).toBe(
+        '  s_gift["gift: award 200 points"]',
       );
+      expect(label('  - id: gift\n    type: award_points\n    award: birthday\n')).toBe(
+        '  s_gift["gift: award birthday"]',
+      );
+      expect(
+        label('  - id: ask\n    type: award_points\n    award: review\n    reason: Thanks for the review\n'),
+      ).toBe('  s_ask["ask: award review (Thanks for the review)"]');
     });
 
     it('describes emails with and without a topic', () => {

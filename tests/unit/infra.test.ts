@@ -3,18 +3,25 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileProject } from '../../domain/workflow/compile.ts';
 import { buildApp } from '../../infra/app.ts';
+import { readWorkflowSources } from '../../infra/workflow-files.ts';
+
+/** The shipped program as it reaches AWS: compiled, then serialised to JSON. */
+const shippedProgram = () => JSON.parse(JSON.stringify(compileProject(readWorkflowSources()).program));
 
 describe('the CDK stack', () => {
   const outdir = mkdtempSync(join(tmpdir(), 'rapport-cdk-'));
   let template: Template;
 
+  // Synthesis (eight state machines, six functions, every cdk-nag check) takes seconds: more than
+  // the default 10 s hook timeout when the whole suite runs in parallel on a small machine.
   beforeAll(() => {
     const { app, stack } = buildApp({ outdir, bundle: false });
     // cdk-nag's AwsSolutions checks run here: any unacknowledged finding makes synth throw.
     app.synth();
     template = Template.fromStack(stack);
-  });
+  }, 60_000);
   afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
   it('passes every cdk-nag AwsSolutions check, with a reason for each acknowledged one', () => {
@@ -26,7 +33,14 @@ describe('the CDK stack', () => {
 
   it('runs every function on Node 24, arm64, with the table name from the table itself', () => {
     const functions = template.findResources('AWS::Lambda::Function');
-    expect(Object.keys(functions)).toHaveLength(5);
+    expect(Object.values(functions).map((fn) => fn.Metadata['rapport:entry'])).toEqual([
+      'functions/record-event.ts',
+      'functions/award-points.ts',
+      'functions/send-email.ts',
+      'functions/journey.ts',
+      'functions/sweep.ts',
+      'functions/redeem.ts',
+    ]);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
         Runtime: 'nodejs24.x',
@@ -37,31 +51,46 @@ describe('the CDK stack', () => {
     }
   });
 
+  it('gives the Redeem function the compiled program, and names it in the outputs for the shop to invoke', () => {
+    const [redeem] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/redeem.ts',
+    );
+    expect(JSON.parse(redeem?.Properties.Environment.Variables.RAPPORT_PROGRAM)).toEqual(shippedProgram());
+    expect(Object.keys(template.findOutputs('RedeemFunctionName'))).toEqual(['RedeemFunctionName']);
+  });
+
   it('deploys the ingest machine and each flow as Express state machines started by rules on one bus', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(
-      Array(6).fill('EXPRESS'),
+      Array(8).fill('EXPRESS'),
     );
     const rules = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties)
       .filter((r) => r.EventPattern);
+    // Ingest, then the flows by id: birthday, points-expiring, review-request, thank-you, tier-upgrade,
+    // welcome, win-back. Loyalty events come from rapport.loyalty, recorded shop events from rapport.ingest.
     expect(rules.map((r) => r.EventPattern.source)).toEqual([
       [{ 'anything-but': { prefix: 'rapport.' } }],
       ['rapport.sweeper'],
+      ['rapport.loyalty'],
       ['rapport.ingest'],
       ['rapport.ingest'],
+      ['rapport.loyalty'],
       ['rapport.ingest'],
       ['rapport.sweeper'],
     ]);
     expect(rules.map((r) => r.EventPattern['detail-type'])).toEqual([
       ['customer.registered', 'order.placed', 'order.refunded'],
       ['customer.date'],
+      ['points.expiring'],
       ['order.placed'],
       ['order.placed'],
+      ['customer.tier-changed'],
       ['customer.registered'],
       ['customer.inactive'],
     ]);
-    expect(rules[5].EventPattern.detail).toEqual({ days: [113] });
+    expect(rules[5].EventPattern.detail).toEqual({ direction: ['up'] });
+    expect(rules[7].EventPattern.detail).toEqual({ days: [113] });
     for (const rule of rules) {
       expect(rule.EventBusName).toEqual({ Ref: expect.stringMatching(/^Bus/) });
       expect(rule.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
@@ -112,12 +141,16 @@ describe('the CDK stack', () => {
       (r) => r.Properties.ScheduleExpression,
     );
     expect(sweep?.Properties.ScheduleExpression).toBe('rate(1 minute)');
+    // Points come due (pending, expiry, tiers, rewards), so the sweeper gets the program too.
     expect(JSON.parse(sweep?.Properties.Targets[0].Input)).toEqual({
       timeZone: 'America/New_York',
       inactivityDays: [113],
       dates: [{ field: 'birthday', at: '09:00' }],
       schedules: [],
+      program: shippedProgram(),
     });
+    // EventBridge refuses a target input longer than 8192 characters.
+    expect(sweep?.Properties.Targets[0].Input.length).toBeLessThanOrEqual(8192);
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: [
         {
@@ -134,7 +167,7 @@ describe('the CDK stack', () => {
 
   it('publishes a retained version of each flow per revision, for journeys to resume on', () => {
     const versions = template.findResources('AWS::StepFunctions::StateMachineVersion');
-    expect(Object.keys(versions)).toHaveLength(5);
+    expect(Object.keys(versions)).toHaveLength(7);
     for (const version of Object.values(versions)) {
       expect(version.DeletionPolicy).toBe('Retain');
       expect(version.Properties.Description).toMatch(/^[0-9a-f]{16}$/);

@@ -44,7 +44,7 @@ goal:
   event: order.placed
   within: { days: 14 }
 steps:
-  - { id: earn, type: award_points, for: order }
+  - { id: earn, type: award_points, award: review }
   - { id: gift, type: award_points, points: 500, reason: welcome }
   - { id: hello, type: send_email, template: welcome, topic: promotions }
   - { id: pause, type: wait, duration: { hours: 2, minutes: 30 } }
@@ -145,10 +145,20 @@ describe('flowJsonSchema', () => {
     expect(z.globalRegistry.get(stepSchema)).toBeUndefined();
   });
 
-  it('accepts the shipped thank-you flow', () => {
-    const flow = read('workflows/flows/thank-you.yaml');
-    expect(errorsOf(flow)).toEqual([]);
-    expect(flowSchema.safeParse(flow).success).toBe(true);
+  it('accepts every shipped flow', () => {
+    for (const id of [
+      'birthday',
+      'points-expiring',
+      'review-request',
+      'thank-you',
+      'tier-upgrade',
+      'welcome',
+      'win-back',
+    ]) {
+      const flow = read(`workflows/flows/${id}.yaml`);
+      expect(errorsOf(flow), id).toEqual([]);
+      expect(flowSchema.safeParse(flow).success, id).toBe(true);
+    }
   });
 
   it('accepts a flow using every step type, nested, as zod does', () => {
@@ -159,6 +169,9 @@ describe('flowJsonSchema', () => {
   it('accepts each trigger form', () => {
     const triggers = [
       { event: 'customer.registered' },
+      { event: 'points.expiring' },
+      { event: 'customer.tier-changed', where: { direction: ['up'] } },
+      { event: 'points.redeemed' },
       { inactivity: { event: 'order.placed', days: 113 } },
       { date: { field: 'birthday' } },
       { date: { field: 'registration_anniversary', at: '08:00' } },
@@ -174,13 +187,14 @@ describe('flowJsonSchema', () => {
 
   it('rejects a misspelt step field, naming it', () => {
     const flow = read('workflows/flows/thank-you.yaml') as { steps: Record<string, unknown>[] };
-    const thank = flow.steps[1]!;
+    const thank = flow.steps[0]!;
+    expect(thank.id).toBe('thank');
     thank.templte = thank.template;
     delete thank.template;
     expect(validateFlow(flow)).toBe(false);
     expect(errorsOf(flow)).toContainEqual(
       expect.objectContaining({
-        instancePath: '/steps/1',
+        instancePath: '/steps/0',
         keyword: 'additionalProperties',
         params: { additionalProperty: 'templte' },
       }),
@@ -215,6 +229,9 @@ describe('flowJsonSchema', () => {
       expect(errorsOf(flow)).toContainEqual(expect.objectContaining({ instancePath: path, keyword: 'enum' }));
     enumErrorAt({ ...rich(), status: 'draft' }, '/status');
     enumErrorAt({ ...rich(), trigger: { event: 'order.shipped' } }, '/trigger/event');
+    // Loyalty events may start a flow, but only commerce events end one.
+    enumErrorAt({ ...rich(), exit_on: [{ event: 'points.expiring' }] }, '/exit_on/0/event');
+    expect(flowSchema.safeParse({ ...rich(), exit_on: [{ event: 'points.expiring' }] }).success).toBe(false);
     enumErrorAt({ ...rich(), trigger: { schedule: { every: 'fortnight' } } }, '/trigger/schedule/every');
     const flow = rich();
     flow.steps[4] = { id: 'morning', type: 'wait', until: { time: '09:30', weekdays: ['monday'] } };
@@ -233,8 +250,9 @@ describe('flowJsonSchema', () => {
   it('says what the refinements say where JSON Schema can', () => {
     const withStep = (step: Record<string, unknown>) => ({ ...rich(), steps: [step] });
     const cases: [string, unknown][] = [
-      ['points and for: order', withStep({ id: 'p', type: 'award_points', for: 'order', points: 5 })],
-      ['neither points nor for', withStep({ id: 'p', type: 'award_points' })],
+      ['points and a named award', withStep({ id: 'p', type: 'award_points', award: 'review', points: 5 })],
+      ['neither points nor an award', withStep({ id: 'p', type: 'award_points' })],
+      ['the removed for: order', withStep({ id: 'p', type: 'award_points', for: 'order' })],
       ['an update that changes nothing', withStep({ id: 'u', type: 'update_profile' })],
       ['an empty duration', withStep({ id: 'w', type: 'wait', duration: {} })],
       ['no steps', { ...rich(), steps: [] }],

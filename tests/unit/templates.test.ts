@@ -5,32 +5,93 @@ import { htmlToText, parseEmailTemplate, renderEmail, TemplateSyntaxError } from
 const shipped = readFileSync(new URL('../../workflows/emails/thank-you.liquid', import.meta.url), 'utf8');
 
 describe('email templates', () => {
-  it('renders the shipped thank-you with the name, points earned and new balance', () => {
+  // The order earns its points when it is recorded; the recorded event carries them in meta.points.
+  it('renders the shipped thank-you with the name, points earned, spendable and pending balance', () => {
     const template = parseEmailTemplate('thank-you', shipped);
     const email = renderEmail(template, {
-      customer: { firstName: 'Ada', pointsBalance: 120, orderCount: 3 },
-      event: { orderId: 'o-1001' },
-      steps: { award: { points: 42 } },
+      customer: { firstName: 'Ada', pointsBalance: 120, pointsPending: 42, orderCount: 3 },
+      event: { orderId: 'o-1001', meta: { eventId: 'e-1', source: 'my.shop', points: 42 } },
+      steps: {},
     });
     expect(email.subject).toBe('Thank you for your order, Ada!');
     expect(email.text).toContain('Hi Ada,');
+    expect(email.text).toContain('Thank you for your order o-1001.');
     expect(email.text).toContain('It earned you 42 points.');
-    expect(email.text).toContain('Your points balance is now 120.');
+    expect(email.text).toContain(
+      'You have 120 points to spend and 42 more that become spendable once the return window closes.',
+    );
     expect(email.text).toContain('order number 3');
+  });
+
+  it('says nothing about pending points when none are pending', () => {
+    const template = parseEmailTemplate('thank-you', shipped);
+    for (const pointsPending of [0, undefined]) {
+      const email = renderEmail(template, {
+        customer: { firstName: 'Ada', pointsBalance: 120, pointsPending, orderCount: 1 },
+        event: { orderId: 'o-1', meta: { points: 5 } },
+        steps: {},
+      });
+      expect(email.text).toContain('You have 120 points to spend.');
+      expect(email.text).not.toContain('return window');
+      expect(email.text).not.toContain('order number');
+    }
   });
 
   it('says point, not points, for one point and nothing about points for none', () => {
     const template = parseEmailTemplate('thank-you', shipped);
     const one = renderEmail(template, {
       customer: { firstName: 'A', pointsBalance: 1, orderCount: 1 },
-      steps: { award: { points: 1 } },
+      event: { orderId: 'o-1', meta: { points: 1 } },
+      steps: {},
     });
     const none = renderEmail(template, {
       customer: { firstName: 'A', pointsBalance: 0, orderCount: 1 },
-      steps: { award: { points: 0 } },
+      event: { orderId: 'o-2', meta: { points: 0 } },
+      steps: {},
+    });
+    const unknown = renderEmail(template, {
+      customer: { firstName: 'A', pointsBalance: 0, orderCount: 1 },
+      event: { orderId: 'o-3' },
+      steps: {},
     });
     expect(one.text).toContain('It earned you 1 point.');
     expect(none.text).not.toContain('earned you');
+    expect(unknown.text).not.toContain('earned you');
+  });
+
+  it('ignores a flow award step: the points shown are the ones the order earned', () => {
+    const template = parseEmailTemplate('thank-you', shipped);
+    const email = renderEmail(template, {
+      customer: { firstName: 'A', pointsBalance: 10, orderCount: 1 },
+      event: { orderId: 'o-1', meta: { points: 7 } },
+      steps: { award: { points: 99 } },
+    });
+    expect(email.text).toContain('It earned you 7 points.');
+    expect(email.text).not.toContain('99');
+  });
+
+  it('renders the shipped points-expiring and tier-welcome templates from the loyalty event', () => {
+    const read = (name: string) =>
+      parseEmailTemplate(
+        name,
+        readFileSync(new URL(`../../workflows/emails/${name}.liquid`, import.meta.url), 'utf8'),
+      );
+    const expiring = renderEmail(read('points-expiring'), {
+      customer: { firstName: 'Ada', pointsBalance: 800 },
+      event: { points: 300, expiresOn: '2027-01-31' },
+      steps: {},
+    });
+    expect(expiring.subject).toBe('Ada, 300 of your points expire on 2027-01-31');
+    expect(expiring.text).toContain('300 points of your balance of 800 expire on');
+    expect(expiring.text).toContain('2027-01-31');
+    const welcome = renderEmail(read('tier-welcome'), {
+      customer: { firstName: 'Ada', pointsBalance: 900 },
+      event: { from: 'member', to: 'silver', direction: 'up' },
+      steps: {},
+    });
+    expect(welcome.subject).toBe('Welcome to Silver, Ada!');
+    expect(welcome.text).toContain('You are now a Silver member.');
+    expect(welcome.text).toContain('Your points balance: 900.');
   });
 
   it('reports a Liquid error with the line in the file', () => {

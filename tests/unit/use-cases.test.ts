@@ -6,7 +6,6 @@ import {
   NotFoundError,
 } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
-import { awardOrderPoints } from '../../domain/use-cases/award-points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
 import { eventFixture } from '../support/fixtures.ts';
@@ -21,11 +20,6 @@ describe('recording events, awarding points and sending email', () => {
   const clock = fixedClock();
   const deps = () => ({ store, mailer, clock, program });
   const placed = () => parseCommerceEvent(eventFixture('order-placed'));
-  const award = () =>
-    awardOrderPoints(
-      { customerId: 'c-42', orderId: 'o-1001', eventId: 'e-1', flowId: 'thank-you', rule: program.earn },
-      deps(),
-    );
   const mail = (): SendEmailInput => ({
     customerId: 'c-42',
     flowId: 'thank-you',
@@ -52,43 +46,45 @@ describe('recording events, awarding points and sending email', () => {
     expect(store.profiles.get('c-42')).toMatchObject({ orderCount: 1, lifetimeSpendMinor: 4299 });
   });
 
-  it('awards an order its points once and reports the same points on a repeat', async () => {
-    await recordEvent(placed(), deps());
-    expect(await award()).toMatchObject({ points: 42, duplicate: false });
-    expect(await award()).toMatchObject({ points: 42, duplicate: true });
+  it('awards an order its points with the order, once, and reports the same points on a repeat', async () => {
+    expect(await recordEvent(placed(), deps())).toMatchObject({ outcome: 'applied', points: 42 });
+    expect(await recordEvent(placed(), deps())).toMatchObject({ outcome: 'duplicate' });
     expect(store.profiles.get('c-42')?.pointsBalance).toBe(42);
-    expect([...store.ledger.values()].map((e) => [e.entryId, e.points, e.ruleId])).toEqual([
+    expect([...store.entries.values()].map((e) => [e.entryId, e.points, e.ruleId])).toEqual([
       ['earn:order:o-1001', 42, 'base-earn'],
     ]);
   });
 
-  it('cannot award points for an order it has not recorded yet (retried until it has)', async () => {
-    await expect(award()).rejects.toBeInstanceOf(NotFoundError);
-  });
-
-  it('takes back the points of a refunded amount, once', async () => {
-    await recordEvent(placed(), deps());
-    await award();
+  it('cannot take back points of an order it has not recorded yet (retried until it has)', async () => {
     const refund = parseCommerceEvent(eventFixture('order-refunded'));
-    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'applied', pointsReversed: 12 });
-    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'duplicate', pointsReversed: 12 });
-    expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 30, refundedMinor: 1299 });
+    await expect(recordEvent(refund, deps())).rejects.toBeInstanceOf(NotFoundError);
   });
 
-  it('reads again when an award lands between a refund reading the order and writing', async () => {
+  it('takes back the refunded share of the points, once (12.99 of 42.99 leaves 29 of 42)', async () => {
+    await recordEvent(placed(), deps());
+    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'applied', pointsReversed: 13 });
+    expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'duplicate', pointsReversed: 13 });
+    expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 29, refundedMinor: 1299 });
+  });
+
+  it('reads again when another change lands between a refund reading the account and writing', async () => {
     await recordEvent(placed(), deps());
     const racing = Object.create(store) as InMemoryCustomerStore;
     let raced = false;
-    racing.recordRefund = async (...args) => {
+    racing.writePoints = async (...args) => {
       if (!raced) {
         raced = true;
-        await award();
+        const second = eventFixture('order-placed');
+        second.id = 'e-2';
+        second.detail.orderId = 'o-1002';
+        await recordEvent(parseCommerceEvent(second), deps());
       }
-      return store.recordRefund(...args);
+      return store.writePoints(...args);
     };
     const refund = parseCommerceEvent(eventFixture('order-refunded'));
-    expect(await recordEvent(refund, { ...deps(), store: racing })).toMatchObject({ pointsReversed: 12 });
-    expect(store.profiles.get('c-42')?.pointsBalance).toBe(30);
+    expect(await recordEvent(refund, { ...deps(), store: racing })).toMatchObject({ pointsReversed: 13 });
+    expect(store.profiles.get('c-42')?.pointsBalance).toBe(42 + 42 - 13);
   });
 
   it('refuses a refund larger than what is left of the order', async () => {
@@ -108,7 +104,6 @@ describe('recording events, awarding points and sending email', () => {
 
   it('sends a personalized email once per customer, flow, event and step', async () => {
     await recordEvent(placed(), deps());
-    await award();
     expect((await sendEmail(mail(), deps())).status).toBe('sent');
     expect(await sendEmail(mail(), deps())).toEqual({ status: 'duplicate', previous: 'sent' });
     expect(mailer.sent).toHaveLength(1);
