@@ -228,8 +228,13 @@ describe('the shipped flows on the local stack', () => {
       const card = (await mails('d-1')).find(
         (m) => m.subject === 'Happy birthday, Casey! 200 points for you',
       );
-      expect(card?.body.text).toContain('your balance is now 200');
-      expect((await store.getProfile('d-1'))?.pointsBalance).toBe(200);
+      // 100 sign-up points (program.yaml awards.signup) and the 200 of the birthday.
+      expect(card?.body.text).toContain('your balance is now 300');
+      expect((await store.getProfile('d-1'))?.pointsBalance).toBe(300);
+      expect((await store.ledger('d-1')).map((e) => [e.ruleId, e.points])).toEqual([
+        ['signup-bonus', 100],
+        ['birthday-gift', 200],
+      ]);
       const flow = runtime.executions.find(
         (e) => e.machine.startsWith('FlowBirthday') && JSON.stringify(e.input).includes('d-1'),
       );
