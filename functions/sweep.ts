@@ -33,6 +33,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       ),
     )
     .use(parseInput(inputSchema))
-    .handler(async (config) => sweep(config, runtime()));
+    .handler(async (config, context) =>
+      sweep(config, { ...runtime(), timeLeft: () => context.getRemainingTimeInMillis() }),
+    );
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -32,6 +32,8 @@ export interface LocalFunction {
   logicalId: string;
   arn: string;
   entry: string;
+  /** The deployed timeout: the budget middy and the sweeper see, as in AWS. */
+  timeoutSeconds: number;
   environment: Record<string, string>;
 }
 
@@ -109,6 +111,7 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
       logicalId,
       arn: lambdaArn(logicalId),
       entry: String(resource.Metadata?.[ENTRY_METADATA]),
+      timeoutSeconds: z.number().default(3).parse(resource.Properties.Timeout),
       environment: z
         .record(z.string(), z.string())
         .parse(

@@ -22,9 +22,16 @@ export interface SweepDeps {
   clock: Clock;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  /** Milliseconds left before the invocation times out; settling stops in time and says `more`. */
+  timeLeft?: (() => number) | undefined;
 }
 
+/** Stop taking new accounts with this much time left: a settlement batch finishes well inside it. */
+const SAFETY_MS = 15_000;
+
 export interface SweepResult {
+  /** Accounts were still due when the time budget ran out: the next sweep continues. */
+  more?: boolean;
   settled: number;
   published: number;
   resumed: number;
@@ -60,6 +67,7 @@ const settleDueAccounts = async (now: Date, program: Program, deps: SweepDeps) =
   const seen = new Set<string>();
   for (let shard = 0; shard < TIMER_SHARDS; shard++) {
     for (;;) {
+      if (deps.timeLeft && deps.timeLeft() < SAFETY_MS) return { settled, published, more: true };
       const page = await deps.store.duePointAccounts(shard, at, PAGE);
       // An account still due after its settlement (more than one transaction's worth) waits for the next sweep.
       const due = page.filter((customerId) => !seen.has(customerId));
@@ -68,8 +76,11 @@ const settleDueAccounts = async (now: Date, program: Program, deps: SweepDeps) =
       for (let i = 0; i < due.length; i += 8) {
         await Promise.all(
           due.slice(i, i + 8).map(async (customerId) => {
-            settled += await settleAccount(customerId, pointsDeps);
-            published += await flushOutbox(customerId, pointsDeps);
+            // Read each count after its await: `settled += await ...` would add to a stale total.
+            const entries = await settleAccount(customerId, pointsDeps);
+            const events = await flushOutbox(customerId, pointsDeps);
+            settled += entries;
+            published += events;
           }),
         );
       }
