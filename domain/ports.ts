@@ -32,6 +32,15 @@ export interface PointsWrite {
   due: string | undefined;
 }
 
+/** What else a points write carries: its idempotency guard, profile changes, a refund's bookkeeping, a coupon. */
+export interface PointsWriteOptions {
+  /** The entry whose existence means "done before". */
+  primary?: string | undefined;
+  changes?: ProfileChanges | undefined;
+  refund?: { orderId: string; refundMinor: number; pointsReversed: number; expectedRefundedMinor: number };
+  coupon?: RewardCoupon | undefined;
+}
+
 /** A reward bought with points: its coupon code, unique, written with the debit. */
 export interface RewardCoupon {
   customerId: string;
@@ -90,17 +99,7 @@ export interface CustomerStore {
     customerId: string,
     expectedVersion: number,
     points: PointsWrite,
-    options?: {
-      primary?: string | undefined;
-      changes?: ProfileChanges | undefined;
-      refund?: {
-        orderId: string;
-        refundMinor: number;
-        pointsReversed: number;
-        expectedRefundedMinor: number;
-      };
-      coupon?: RewardCoupon | undefined;
-    },
+    options?: PointsWriteOptions,
   ): Promise<WriteOutcome>;
   /** Customers whose points account is due for settlement by `now`, in one timer shard. */
   duePointAccounts(shard: number, now: string, limit: number): Promise<string[]>;

@@ -121,7 +121,7 @@ export const reconcileTable = async (
       ids.add(entry.entryId);
       const key = `${customerId}/${entry.orderId}`;
       if (entry.kind === 'earn') {
-        points.orderPoints += entry.pending + entry.available - entry.debt;
+        points.orderPoints += entry.points;
         awardedByOrder.set(key, (awardedByOrder.get(key) ?? 0) + entry.points);
       }
       if (entry.kind === 'bonus') points.bonusPoints += entry.points;

@@ -2,14 +2,22 @@ import { localParts, nextAnnualDate } from '../local-time.ts';
 import { fractionDigits } from '../money.ts';
 import { pointsForAmount } from '../points.ts';
 import type { Program, TierLevel } from '../program.ts';
-import { expireLot, type LoyaltyEvent, mature, type Posting, type RuleLine } from './account.ts';
+import {
+  expireLot,
+  type LoyaltyEvent,
+  mature,
+  type PointsAccount,
+  type Posting,
+  type RuleLine,
+} from './account.ts';
 
 // The program's rules over an account: what an order earns, what falls due with time (pending
 // points maturing, lots expiring, warnings, tier reviews) and when the account next needs a look.
 
 const DAY_MS = 86_400_000;
 const plusDays = (at: string, days: number) => new Date(Date.parse(at) + days * DAY_MS).toISOString();
-const localDate = (at: string, timeZone: string) => {
+/** The local date (YYYY-MM-DD) of an instant: campaign days and the per-day cap. */
+export const localDate = (at: string, timeZone: string): string => {
   const p = localParts(new Date(at), timeZone);
   return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
 };
@@ -329,10 +337,7 @@ const warnExpiring = (posting: Posting, program: Program, now: string): void => 
 };
 
 /** The next time this account needs a settlement, or undefined if nothing is ever due. */
-export const nextDue = (
-  account: import('./account.ts').PointsAccount,
-  program: Program,
-): string | undefined => {
+export const nextDue = (account: PointsAccount, program: Program): string | undefined => {
   const { expiry } = program.points;
   const times: string[] = [];
   for (const lot of account.lots) {

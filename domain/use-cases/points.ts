@@ -1,8 +1,6 @@
-import type { CustomerProfile } from '../customer.ts';
 import { InsufficientPointsError, NotFoundError, RewardNotAllowedError } from '../errors.ts';
 import { LOYALTY_SOURCE } from '../events.ts';
 import { couponCode } from '../journeys.ts';
-import { localParts } from '../local-time.ts';
 import {
   type EarnInput,
   earn,
@@ -27,9 +25,14 @@ export interface PointsDeps {
   program: Program;
 }
 
-/** A posting over the profile's account with everything due by `now` already settled. */
-export const openAccount = (profile: CustomerProfile, program: Program, now: string): Posting => {
-  const posting = new Posting(profile.points ?? emptyAccount(), profile.customerId);
+/** A posting over a customer's account (new if none yet) with everything due by `now` already settled. */
+export const openAccount = (
+  customerId: string,
+  account: PointsAccount | undefined,
+  program: Program,
+  now: string,
+): Posting => {
+  const posting = new Posting(account ?? emptyAccount(), customerId);
   settle(posting, program, now);
   return posting;
 };
@@ -44,12 +47,6 @@ export const pointsWrite = (
   dueBefore: before ? nextDue(before, program) : undefined,
   due: posting.account.outbox.length > 0 ? '0000' : nextDue(posting.account, program),
 });
-
-/** The local date of `at` in the program's zone, for the per-day cap. */
-export const programDay = (at: string, program: Program): string => {
-  const p = localParts(new Date(at), program.timeZone);
-  return `${p.year}-${String(p.month).padStart(2, '0')}-${String(p.day).padStart(2, '0')}`;
-};
 
 /** A fixed award (sign-up, birthday, a flow's gift): available at once, expiring like any lot. */
 export const fixedAward = (
@@ -82,7 +79,7 @@ export const awardFixed = async (input: AwardNamedInput, deps: PointsDeps) => {
     const profile = await store.getProfile(input.customerId);
     if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
     const now = clock.now().toISOString();
-    const posting = openAccount(profile, program, now);
+    const posting = openAccount(profile.customerId, profile.points, program, now);
     fixedAward(posting, program, { ...input, at: now });
     return {
       outcome: await store.writePoints(
@@ -99,13 +96,27 @@ export const awardFixed = async (input: AwardNamedInput, deps: PointsDeps) => {
 };
 
 /** Settles an account that the timer index says is due: maturity, expiry, warnings, tier reviews. */
-export const settleAccount = async (customerId: string, deps: PointsDeps): Promise<number> => {
+export const settleAccount = async (customerId: string, deps: PointsDeps): Promise<number> =>
+  (await settleOnce(customerId, deps)).written;
+
+/** Settles a due account, then publishes its outbox only if it holds anything (most do not: no second read). */
+export const settleAndPublish = async (
+  customerId: string,
+  deps: PointsDeps & { publisher: EventPublisher },
+): Promise<{ written: number; published: number }> => {
+  const { written, outbox } = await settleOnce(customerId, deps);
+  return { written, published: outbox ? await flushOutbox(customerId, deps) : 0 };
+};
+
+const settleOnce = async (customerId: string, deps: PointsDeps) => {
   const { store, clock, program } = deps;
   let written = 0;
+  let outbox = false;
   await withOptimisticRetry(clock, async () => {
     const profile = await store.getProfile(customerId);
     if (!profile) return { outcome: 'applied' as const };
-    const posting = openAccount(profile, program, clock.now().toISOString());
+    const posting = openAccount(profile.customerId, profile.points, program, clock.now().toISOString());
+    outbox = posting.account.outbox.length > 0;
     const write = pointsWrite(profile.points, posting, program);
     if (
       write.entries.length === 0 &&
@@ -116,7 +127,7 @@ export const settleAccount = async (customerId: string, deps: PointsDeps): Promi
     written = write.entries.length;
     return { outcome: await store.writePoints(customerId, profile.version, write) };
   });
-  return written;
+  return { written, outbox };
 };
 
 /**
@@ -182,7 +193,7 @@ export const redeemReward = async (
     const profile = await store.getProfile(input.customerId);
     if (!profile) throw new InsufficientPointsError(`customer ${input.customerId} has no points account`);
     const now = clock.now().toISOString();
-    const posting = openAccount(profile, program, now);
+    const posting = openAccount(profile.customerId, profile.points, program, now);
     const tier = posting.account.tier?.id ?? program.tiers?.levels[0]?.id;
     if (reward.tiers && !reward.tiers.includes(tier ?? ''))
       throw new RewardNotAllowedError(

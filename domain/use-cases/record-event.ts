@@ -1,12 +1,18 @@
 import { changesForOrder, changesForRegistration } from '../customer.ts';
 import { InvalidEventError, NotFoundError } from '../errors.ts';
 import type { CommerceEvent, CustomerRegistered, OrderPlaced, OrderRefunded } from '../events.ts';
-import { earn, emptyAccount, Posting, reverse } from '../loyalty/account.ts';
-import { lotTimes, pointsForOrderPlaced, pointsToTakeBack, settle, upgradeTier } from '../loyalty/engine.ts';
+import { earn, reverse } from '../loyalty/account.ts';
+import {
+  localDate,
+  lotTimes,
+  pointsForOrderPlaced,
+  pointsToTakeBack,
+  upgradeTier,
+} from '../loyalty/engine.ts';
 import { formatMoney, toMinorUnits } from '../money.ts';
 import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
-import { fixedAward, openAccount, pointsWrite, programDay } from './points.ts';
+import { fixedAward, openAccount, pointsWrite } from './points.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 export interface RecordDeps {
@@ -28,11 +34,7 @@ export type RecordResult = (
 export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promise<RecordResult> => {
   switch (event.type) {
     case 'customer.registered':
-      return {
-        type: event.type,
-        outcome: await recordRegistration(event.eventId, event.detail, deps),
-        outbox: true,
-      };
+      return { type: event.type, ...(await recordRegistration(event.eventId, event.detail, deps)) };
     case 'order.placed':
       return { type: event.type, ...(await recordOrder(event.eventId, event.detail, deps)) };
     case 'order.refunded':
@@ -56,6 +58,7 @@ const recordRegistration = async (
 ) => {
   const signup = program.awards.signup;
   const entryId = `award:signup:${event.customerId}`;
+  let outbox = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     const current = await store.getProfile(event.customerId);
     const changes = changesForRegistration(current, event);
@@ -64,9 +67,9 @@ const recordRegistration = async (
     if (saved !== 'applied' || !signup) return { outcome: saved };
     // The sign-up award, once per customer: its entry id is the guard.
     if (await store.getLedgerEntry(event.customerId, entryId)) return { outcome: saved };
-    const profile = await store.getProfile(event.customerId);
-    if (!profile) return { outcome: 'conflict' as const };
-    const posting = openAccount(profile, program, now);
+    // The profile as just saved: its points are untouched and its version is one more.
+    const version = (current?.version ?? 0) + 1;
+    const posting = openAccount(event.customerId, current?.points, program, now);
     fixedAward(posting, program, {
       entryId,
       points: signup.points,
@@ -74,17 +77,17 @@ const recordRegistration = async (
       at: now,
       eventId,
     });
-    await store.writePoints(
+    outbox = posting.account.outbox.length > 0;
+    const awarded = await store.writePoints(
       event.customerId,
-      profile.version,
-      pointsWrite(profile.points, posting, program),
-      {
-        primary: entryId,
-      },
+      version,
+      pointsWrite(current?.points, posting, program),
+      { primary: entryId },
     );
-    return { outcome: saved };
+    // Another change landed in between: do it all again rather than lose the award.
+    return { outcome: awarded === 'conflict' ? awarded : saved };
   });
-  return outcome === 'conflict' ? 'duplicate' : outcome;
+  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, outbox };
 };
 
 const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, program }: RecordDeps) => {
@@ -97,10 +100,9 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
     const changes = changesForOrder(current, order, totalMinor);
     const now = clock.now().toISOString();
     const before = current?.points;
-    const posting = new Posting(before ?? emptyAccount(), order.customerId);
-    settle(posting, program, now);
+    const posting = openAccount(order.customerId, before, program, now);
     const account = posting.account;
-    const day = programDay(order.placedAt, program);
+    const day = localDate(order.placedAt, program.timeZone);
     const earnedToday = account.day?.date === day ? account.day.points : 0;
     const award = pointsForOrderPlaced({ ...order, totalMinor }, program, {
       tierId: account.tier?.id,
@@ -177,8 +179,7 @@ const recordRefund = async (
       );
     }
     const now = clock.now().toISOString();
-    const posting = openAccount(profile, program, now);
-    outbox = true;
+    const posting = openAccount(profile.customerId, profile.points, program, now);
     reversed = pointsToTakeBack(order, refundMinor);
     const lotId = `earn:order:${order.orderId}`;
     reverse(
@@ -205,6 +206,7 @@ const recordRefund = async (
         0,
         counted.amount - (program.tiers?.basis === 'spend' ? refundMinor : reversed),
       );
+    outbox = posting.account.outbox.length > 0;
     return {
       outcome: await store.writePoints(
         refund.customerId,

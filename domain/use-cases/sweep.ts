@@ -10,7 +10,7 @@ import type {
 } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { SWEEPER_SOURCE, type SweepConfig } from '../workflow/compile.ts';
-import { flushOutbox, settleAccount } from './points.ts';
+import { settleAndPublish } from './points.ts';
 
 // The timer sweep, run every minute by a scheduled rule (and by the local runtime on its virtual
 // clock). Its cost follows what is due, not how many customers there are: it reads the due end
@@ -77,9 +77,8 @@ const settleDueAccounts = async (now: Date, program: Program, deps: SweepDeps) =
         await Promise.all(
           due.slice(i, i + 8).map(async (customerId) => {
             // Read each count after its await: `settled += await ...` would add to a stale total.
-            const entries = await settleAccount(customerId, pointsDeps);
-            const events = await flushOutbox(customerId, pointsDeps);
-            settled += entries;
+            const { written, published: events } = await settleAndPublish(customerId, pointsDeps);
+            settled += written;
             published += events;
           }),
         );

@@ -22,6 +22,7 @@ import type {
   LedgerEntry,
   OrderRecord,
   PointsWrite,
+  PointsWriteOptions,
   RewardCoupon,
   SendClaim,
   StoredSend,
@@ -437,17 +438,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     customerId: string,
     expectedVersion: number,
     points: PointsWrite,
-    options: {
-      primary?: string | undefined;
-      changes?: ProfileChanges | undefined;
-      refund?: {
-        orderId: string;
-        refundMinor: number;
-        pointsReversed: number;
-        expectedRefundedMinor: number;
-      };
-      coupon?: RewardCoupon | undefined;
-    } = {},
+    options: PointsWriteOptions = {},
   ): Promise<WriteOutcome> {
     const primary = options.primary ? points.entries.find((e) => e.entryId === options.primary) : undefined;
     const items: TransactItems = [

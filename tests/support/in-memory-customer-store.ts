@@ -7,6 +7,7 @@ import type {
   OrderRecord,
   OutgoingEmail,
   PointsWrite,
+  PointsWriteOptions,
   RewardCoupon,
   SendClaim,
   StoredSend,
@@ -66,17 +67,7 @@ export class InMemoryCustomerStore implements CustomerStore {
     customerId: string,
     expectedVersion: number,
     points: PointsWrite,
-    options: {
-      primary?: string | undefined;
-      changes?: ProfileChanges | undefined;
-      refund?: {
-        orderId: string;
-        refundMinor: number;
-        pointsReversed: number;
-        expectedRefundedMinor: number;
-      };
-      coupon?: RewardCoupon | undefined;
-    } = {},
+    options: PointsWriteOptions = {},
   ): Promise<WriteOutcome> {
     if (options.primary && this.entries.has(`${customerId}/${options.primary}`)) return 'duplicate';
     const profile = this.profiles.get(customerId);
