@@ -37,6 +37,10 @@ export const openAccount = (
   return posting;
 };
 
+/** When the timer index should next bring the account up: at once while events wait to be published. */
+const dueOf = (account: PointsAccount | undefined, program: Program): string | undefined =>
+  account === undefined ? undefined : account.outbox.length > 0 ? '0000' : nextDue(account, program);
+
 export const pointsWrite = (
   before: PointsAccount | undefined,
   posting: Posting,
@@ -44,8 +48,9 @@ export const pointsWrite = (
 ): PointsWrite => ({
   account: posting.account,
   entries: posting.entries,
-  dueBefore: before ? nextDue(before, program) : undefined,
-  due: posting.account.outbox.length > 0 ? '0000' : nextDue(posting.account, program),
+  // Both sides by the same rule: the timer item moves exactly when the due time changes.
+  dueBefore: dueOf(before, program),
+  due: dueOf(posting.account, program),
 });
 
 /** A fixed award (sign-up, birthday, a flow's gift): available at once, expiring like any lot. */

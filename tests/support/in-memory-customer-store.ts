@@ -100,6 +100,8 @@ export class InMemoryCustomerStore implements CustomerStore {
     });
     for (const entry of points.entries)
       this.entries.set(`${customerId}/${entry.entryId}`, structuredClone(entry));
+    // Like the DynamoDB adapter: the timer item moves only when the due time changed.
+    if (points.due === points.dueBefore) return;
     if (points.due === undefined) this.due.delete(customerId);
     else this.due.set(customerId, points.due);
   }
