@@ -57,7 +57,7 @@ export const runBench = async (): Promise<number> => {
     if (read) units.billedRead += items;
     else units.billedWrite += operation === 'TransactWriteItems' ? 2 * items : items;
   };
-  const dataset = fromRoot('../shared/data/cdnow_sample.txt');
+  const dataset = fromRoot('data/cdnow_sample.txt');
   const purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
   const memoryBefore = process.memoryUsage().rss;
   // The per-order pipeline (ingest, thank-you): what every order costs, comparable run to run.

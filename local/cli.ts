@@ -26,7 +26,7 @@ import { formatSimulation, simulateFlow } from './simulate.ts';
 const USAGE = `rapport <command> [options]
 
   run        Start the local stack, replay a purchase history through it, print a summary (npm start)
-               --dataset PATH   CDNOW master or sample format (default ../shared/data/cdnow_sample.txt)
+               --dataset PATH   CDNOW master or sample format (default data/cdnow_sample.txt)
                --limit N        replay only the first N purchases (in time order)
                --json FILE      also write the summary as JSON
                --flows a,b      deploy only these flows (none: the loyalty program alone)
@@ -135,7 +135,7 @@ const main = async (argv: string[]): Promise<number> => {
       });
       const onlyFlows =
         values.flows === undefined ? undefined : values.flows === 'none' ? [] : values.flows.split(',');
-      const dataset = resolve(values.dataset ?? fromRoot('../shared/data/cdnow_sample.txt'));
+      const dataset = resolve(values.dataset ?? fromRoot('data/cdnow_sample.txt'));
       const project = compileProject(readWorkflowSources());
       let purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
       if (values.limit) purchases = purchases.slice(0, Number(values.limit));
@@ -250,7 +250,7 @@ const main = async (argv: string[]): Promise<number> => {
         out(USAGE);
         return 2;
       }
-      const dataset = resolve(values.dataset ?? fromRoot('../shared/data/cdnow_sample.txt'));
+      const dataset = resolve(values.dataset ?? fromRoot('data/cdnow_sample.txt'));
       const report = await simulateFlow(flowId, dataset, {
         limit: values.limit ? Number(values.limit) : undefined,
         until: values.until,

@@ -53,10 +53,7 @@ describe('the commands a developer runs', () => {
         },
       );
       const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as Record<string, unknown>;
-      const first100 = parseCdnow(readFileSync(join(root, '../shared/data/cdnow_sample.txt'), 'utf8')).slice(
-        0,
-        100,
-      );
+      const first100 = parseCdnow(readFileSync(join(root, 'data/cdnow_sample.txt'), 'utf8')).slice(0, 100);
       expect(summary).toMatchObject({
         orders: 100,
         customers: new Set(first100.map((p) => p.customerId)).size,

@@ -140,7 +140,7 @@ describe('the loyalty program on the local stack', () => {
   it('warns 30 days before points expire, mails the reminder once, and expires them a year after they matured', async () => {
     await order('l-4', 80);
     await advance(31 + 365 - 30 + 1);
-    expect(await subjects('l-4')).toEqual(['Robin, 80 of your points expire on ' + (await expiresOn('l-4'))]);
+    expect(await subjects('l-4')).toEqual([`Robin, 80 of your points expire on ${await expiresOn('l-4')}`]);
     expect((await store.getProfile('l-4'))?.pointsBalance).toBe(80);
     await advance(30);
     expect((await store.getProfile('l-4'))?.pointsBalance).toBe(0);

@@ -18,7 +18,7 @@ describe('replaying the CDNOW sample', () => {
   let summary: ReplaySummary;
 
   beforeAll(async () => {
-    const purchases = parseCdnow(readFileSync(fromRoot('../shared/data/cdnow_sample.txt'), 'utf8'));
+    const purchases = parseCdnow(readFileSync(fromRoot('data/cdnow_sample.txt'), 'utf8'));
     runtime = await LocalRapport.start({
       outputDir: fromRoot('.rapport/test-replay'),
       clock: replayClock(purchases),
@@ -26,7 +26,7 @@ describe('replaying the CDNOW sample', () => {
     });
     const endpoint = await startEventsEndpoint(runtime);
     server = endpoint.server;
-    const dataset = fromRoot('../shared/data/cdnow_sample.txt');
+    const dataset = fromRoot('data/cdnow_sample.txt');
     summary = await replayPurchases(runtime, endpoint.endpoint, parseCdnow(readFileSync(dataset, 'utf8')), {
       dataset,
       program: compileProject(readWorkflowSources()).program,
@@ -49,7 +49,7 @@ describe('replaying the CDNOW sample', () => {
 
   it('accounts for every point: reconcile finds every balance equal to its ledger, and orders earn at least the base rate', () => {
     // Sum over the sample of floor(dollars): computed from the file, not from the system under test.
-    const base = parseCdnow(readFileSync(fromRoot('../shared/data/cdnow_sample.txt'), 'utf8')).reduce(
+    const base = parseCdnow(readFileSync(fromRoot('data/cdnow_sample.txt'), 'utf8')).reduce(
       (sum, p) => sum + Math.floor(Math.round(p.dollars * 100) / 100),
       0,
     );

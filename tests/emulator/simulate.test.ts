@@ -10,7 +10,7 @@ describe('simulating the win-back flow over the CDNOW history', () => {
   let report: SimulationReport;
 
   it('reports per step how many customers reached it, the emails and the journeys still waiting', async () => {
-    report = await simulateFlow('win-back', fromRoot('../shared/data/cdnow_sample.txt'), {
+    report = await simulateFlow('win-back', fromRoot('data/cdnow_sample.txt'), {
       limit: 1500,
       until: '1997-08-15',
     });

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DatasetError, parseCdnow, toOrderPlaced } from '../../local/cdnow.ts';
 import { parseOrderPlaced } from '../support/parse.ts';
 
-const data = (name: string) => readFileSync(new URL(`../../../shared/data/${name}`, import.meta.url), 'utf8');
+const data = (name: string) => readFileSync(new URL(`../../data/${name}`, import.meta.url), 'utf8');
 
 describe('the CDNOW purchase history', () => {
   it('reads the 1/10 sample: 6,919 purchases by 2,357 customers', () => {
