@@ -8,7 +8,13 @@ import * as z from 'zod';
 //   ---
 //   <p>Hi {{ customer.firstName }}, ...</p>
 
-const liquid = new Liquid({ strictFilters: true, strictVariables: false, jsTruthy: false, cache: true });
+// Every value a template prints comes from outside (a customer's name, an order's items): the HTML
+// body escapes each output by default, so `<a href=...>` in a name is text, not a link. A template
+// marks a value it trusts with `| raw`. The subject is a header, not HTML: it is not escaped, and
+// line breaks are folded away so a value cannot start a header of its own.
+const options = { strictFilters: true, strictVariables: false, jsTruthy: false, cache: true } as const;
+const liquid = new Liquid({ ...options, outputEscape: 'escape' });
+const plainLiquid = new Liquid(options);
 
 export interface EmailTemplate {
   id: string;
@@ -74,7 +80,7 @@ export const renderEmail = (
   template: Pick<EmailTemplate, 'subject' | 'html'>,
   data: object,
 ): RenderedEmail => {
-  const subject = liquid.parseAndRenderSync(template.subject, data).replace(/\s+/g, ' ').trim();
+  const subject = plainLiquid.parseAndRenderSync(template.subject, data).replace(/\s+/g, ' ').trim();
   const html = liquid.parseAndRenderSync(template.html, data);
   return { subject, html, text: htmlToText(html) };
 };
@@ -90,11 +96,13 @@ export const htmlToText = (html: string): string =>
     .replace(/<\/(p|div|h[1-6]|li|tr)>/gi, '\n')
     .replace(/<[^>]+>/g, '')
     .replace(/&nbsp;/g, ' ')
-    .replace(/&amp;/g, '&')
     .replace(/&lt;/g, '<')
     .replace(/&gt;/g, '>')
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
+    .replace(/&#34;/g, '"')
+    // Last, so an escaped entity (`&amp;lt;`) stays the text it was (`&lt;`).
+    .replace(/&amp;/g, '&')
     .split('\n')
     .map((line) => line.trim())
     .filter((line, i, lines) => line !== '' || (i > 0 && lines[i - 1] !== ''))

@@ -116,4 +116,57 @@ describe('email templates', () => {
       'Hi & welcome\nSee this (https://x.test/a)\nnow',
     );
   });
+
+  describe('hostile values', () => {
+    const hostile = '<a/href=https://evil.example>Locked</a>';
+
+    it('prints a customer name that holds HTML as text in the shipped thank-you, never as a link', () => {
+      const template = parseEmailTemplate('thank-you', shipped);
+      const email = renderEmail(template, {
+        customer: { firstName: hostile, pointsBalance: 1, orderCount: 1 },
+        event: { orderId: '"><img src=x onerror=alert(1)>', meta: { points: 1 } },
+        steps: {},
+      });
+      expect(email.html).not.toMatch(/<a[\s/]/i);
+      expect(email.html).not.toContain('<img');
+      expect(email.html).toContain('Hi &lt;a/href=https://evil.example&gt;Locked&lt;/a&gt;,');
+      expect(email.html).toContain('&#34;&gt;&lt;img src=x onerror=alert(1)&gt;');
+      // The text part shows what the customer typed, as text.
+      expect(email.text).toContain(`Hi ${hostile},`);
+    });
+
+    it('escapes values in attributes, after filters and in loops', () => {
+      const email = renderEmail(
+        {
+          subject: 's',
+          html: '<a href="https://shop.test/?q={{ q }}">{{ q | upcase }}</a>{% for i in items %}<li>{{ i.name }}</li>{% endfor %}',
+        },
+        { q: '" onclick="steal()', items: [{ name: '<script>x</script>' }] },
+      );
+      expect(email.html).toBe(
+        '<a href="https://shop.test/?q=&#34; onclick=&#34;steal()">&#34; ONCLICK=&#34;STEAL()</a><li>&lt;script&gt;x&lt;/script&gt;</li>',
+      );
+    });
+
+    it('prints a value raw only where the template marks it trusted', () => {
+      const email = renderEmail(
+        { subject: 's', html: '{{ banner | raw }}|{{ banner }}' },
+        { banner: '<b>Sale</b>' },
+      );
+      expect(email.html).toBe('<b>Sale</b>|&lt;b&gt;Sale&lt;/b&gt;');
+    });
+
+    it('keeps the subject a single header line of plain text', () => {
+      const email = renderEmail(
+        { subject: 'Hi {{ name }}', html: '' },
+        { name: 'Ada\r\nBcc: victim@example.com <b>' },
+      );
+      expect(email.subject).toBe('Hi Ada Bcc: victim@example.com <b>');
+      expect(email.subject).not.toMatch(/[\r\n]/);
+    });
+
+    it('keeps an escaped entity in the text part as the text it was', () => {
+      expect(htmlToText('<p>Write &amp;lt; for &lt;</p>')).toBe('Write &lt; for <');
+    });
+  });
 });
