@@ -74,7 +74,11 @@ export type OrderRefunded = z.infer<typeof orderRefundedV1>;
 export const envelopeSchema = z.object({
   id: id,
   'detail-type': z.string().min(1),
-  source: z.string().min(1),
+  // Rapport's own events travel on the system bus; one on the shop's bus claiming to be one is forged.
+  source: z
+    .string()
+    .min(1)
+    .refine((source) => !source.startsWith('rapport.'), 'rapport.* sources are reserved for Rapport itself'),
   time: z.string().optional(),
   detail: z.unknown(),
 });
@@ -92,7 +96,8 @@ const describeIssues = (issues: readonly z.core.$ZodIssue[], prefix: string): st
     })
     .join('; ');
 
-const isEventType = (value: string): value is EventType => value in EVENT_SCHEMAS;
+// Own keys only: `__proto__` or `toString` is in every object, but no event type.
+const isEventType = (value: string): value is EventType => Object.hasOwn(EVENT_SCHEMAS, value);
 
 /**
  * Parses an EventBridge envelope into a typed commerce event.
@@ -142,3 +147,20 @@ export const LOYALTY_SOURCE = 'rapport.loyalty';
 
 /** Source of events that Rapport re-publishes after recording them; flows listen to this source only. */
 export const ACCEPTED_SOURCE = 'rapport.ingest';
+
+/**
+ * The business fact an event states, as an idempotency key: an order is placed once whatever
+ * envelope carries it, so a shop that re-sends it under a new event id starts no second journey and
+ * sends no second email. Published events carry it as `meta.eventId`, which flows key journeys,
+ * sends and coupons by (the sweeper's triggers carry deterministic ids of the same kind).
+ */
+export const factKey = (event: CommerceEvent): string => {
+  switch (event.type) {
+    case 'customer.registered':
+      return `customer.registered:${event.detail.customerId}`;
+    case 'order.placed':
+      return `order.placed:${event.detail.orderId}`;
+    case 'order.refunded':
+      return `order.refunded:${event.detail.refundId}`;
+  }
+};

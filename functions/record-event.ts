@@ -1,6 +1,6 @@
 import middy from '@middy/core';
 import * as z from 'zod';
-import { parseCommerceEvent } from '#domain/events.ts';
+import { factKey, parseCommerceEvent } from '#domain/events.ts';
 import { programSchema } from '#domain/program.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
@@ -9,7 +9,10 @@ import { logInvocation, parseInput, rejectInvalidEvents } from './commons/middle
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Ingest: validates a commerce event and records it on the customer. An invalid event is answered
-// with { ok: false, reason } and the state machine keeps it in the dead-letter queue.
+// with { ok: false, reason } and the state machine keeps it in the dead-letter queue. The answer
+// replaces the execution's state (the raw event stays in the execution input for the dead-letter
+// queue): it is the parsed detail once, never the event twice, so an order near EventBridge's
+// 256 KB stays under Step Functions' 256 KB.
 
 const inputSchema = z.object({ event: z.unknown(), program: programSchema });
 
@@ -29,12 +32,13 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       const parsed = parseCommerceEvent(event);
       const deps = runtime();
       const result = await recordEvent(parsed, { ...deps, program });
+      const fact = factKey(parsed);
       // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.
       if (result.outbox) await flushOutbox(parsed.detail.customerId, { ...deps, program });
       // Exits, goals and waits for this event, before any flow sees it.
       const journeys = await resolveJourneys(
         {
-          eventId: parsed.eventId,
+          eventId: fact,
           type: parsed.type,
           customerId: parsed.detail.customerId,
           detail: parsed.detail,
@@ -44,11 +48,14 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       return {
         ok: true,
         outcome: result.outcome,
+        publish: result.publish,
         journeys,
+        detailType: parsed.type,
         detail: {
           ...parsed.detail,
           meta: {
-            eventId: parsed.eventId,
+            eventId: fact,
+            envelopeId: parsed.eventId,
             source: parsed.source,
             ...(result.type === 'order.placed' ? { points: result.points } : {}),
           },

@@ -1,8 +1,15 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
-import { type CfnRule, EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
+import {
+  type CfnEventBus,
+  type CfnRule,
+  EventBus,
+  Rule,
+  RuleTargetInput,
+  Schedule,
+} from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -22,6 +29,8 @@ import { RapportFunction } from './rapport-function.ts';
 
 /** Metadata through which the local runtime finds each flow's state machine and revision. */
 export const FLOW_METADATA = 'rapport:flow';
+/** Metadata naming a bus's role (`shop` or `system`), so the local runtime keeps them apart. */
+export const BUS_METADATA = 'rapport:bus';
 
 export interface RapportStackProps extends StackProps {
   project: CompiledProject;
@@ -47,11 +56,28 @@ export class RapportStack extends Stack {
       projectionType: ProjectionType.ALL,
     });
 
-    const bus = new EventBus(this, 'Bus');
-    bus.archive('Archive', {
-      description: 'Every commerce event, for replays and backtests',
+    // Two buses of trust (decision 25). The shop's way in: anyone holding the shop's grant may send
+    // anything here, and the ingest machine validates, records and re-publishes it. The system bus
+    // carries only what Rapport's own functions and state machines publish (accepted events, sweeper
+    // triggers, loyalty events); the flows listen there, so a forged `customer.inactive` reaches none.
+    const shopBus = new EventBus(this, 'ShopBus');
+    const systemBus = new EventBus(this, 'SystemBus');
+    for (const [bus, role] of [
+      [shopBus, 'shop'],
+      [systemBus, 'system'],
+    ] as const) {
+      (bus.node.defaultChild as CfnEventBus).addMetadata(BUS_METADATA, role);
+    }
+    // Only the shop's events: a replay re-ingests them (recorded facts are duplicates, published
+    // once); the system's own events are derived and never archived, so nothing reaches a flow twice.
+    shopBus.archive('Archive', {
+      description: 'Every event the shop sent, for replays and backtests',
       eventPattern: { account: [this.account] },
       retention: Duration.days(365),
+    });
+    const shopPublisher = new ManagedPolicy(this, 'ShopPublisherPolicy', {
+      description: "Attach to the shop's role or user: PutEvents to Rapport's shop bus, nothing else",
+      statements: [new PolicyStatement({ actions: ['events:PutEvents'], resources: [shopBus.eventBusArn] })],
     });
 
     const deadLetters = new Queue(this, 'DeadLetterQueue', {
@@ -72,7 +98,7 @@ export class RapportStack extends Stack {
       TABLE_NAME: table.tableName,
       SES_CONFIGURATION_SET: configurationSet.configurationSetName,
       DEFAULT_TIME_ZONE: project.program.timeZone,
-      EVENT_BUS_NAME: bus.eventBusName,
+      EVENT_BUS_NAME: systemBus.eventBusName,
     };
     const fn = (id: string, entry: string, timeout?: Duration) =>
       new RapportFunction(this, id, { entry, environment, ...(timeout ? { timeout } : {}) });
@@ -80,7 +106,13 @@ export class RapportStack extends Stack {
     const awardPoints = fn('AwardPoints', 'functions/award-points.ts');
     const sendEmail = fn('SendEmail', 'functions/send-email.ts');
     const journey = fn('Journey', 'functions/journey.ts');
-    const sweeper = fn('Sweep', 'functions/sweep.ts', Duration.minutes(1));
+    // The schedule invokes the sweeper asynchronously: a sweep that fails every retry is kept too.
+    const sweeper = new RapportFunction(this, 'Sweep', {
+      entry: 'functions/sweep.ts',
+      environment,
+      timeout: Duration.minutes(1),
+      deadLetterQueue: deadLetters,
+    });
     // Redemption is a request the shop's backend makes (lambda:InvokeFunction), answered at once.
     const programJson = JSON.stringify(project.program);
     if (programJson.length > 3000) {
@@ -90,8 +122,8 @@ export class RapportStack extends Stack {
     }
     const redeem = fn('Redeem', 'functions/redeem.ts');
     redeem.addEnvironment('RAPPORT_PROGRAM', programJson);
-    bus.grantPutEventsTo(redeem);
-    bus.grantPutEventsTo(recordEvent);
+    systemBus.grantPutEventsTo(redeem);
+    systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
     for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, redeem]) {
       table.grantReadWriteData(fn);
@@ -126,7 +158,7 @@ export class RapportStack extends Stack {
       [PLACEHOLDERS.awardPoints]: awardPoints.functionArn,
       [PLACEHOLDERS.sendEmail]: sendEmail.functionArn,
       [PLACEHOLDERS.journey]: journey.functionArn,
-      [PLACEHOLDERS.eventBus]: bus.eventBusName,
+      [PLACEHOLDERS.eventBus]: systemBus.eventBusName,
       [PLACEHOLDERS.deadLetterQueue]: deadLetters.queueUrl,
     };
 
@@ -135,6 +167,7 @@ export class RapportStack extends Stack {
       definition: JsonObject,
       pattern: JsonObject,
       functions: RapportFunction[],
+      listensTo: EventBus,
     ) => {
       const logs = new LogGroup(this, `${name}Logs`, {
         retention: RetentionDays.ONE_MONTH,
@@ -152,7 +185,7 @@ export class RapportStack extends Stack {
         tracingEnabled: false,
       });
       for (const fn of functions) fn.grantInvoke(stateMachine);
-      bus.grantPutEventsTo(stateMachine);
+      systemBus.grantPutEventsTo(stateMachine);
       deadLetters.grantSendMessages(stateMachine);
       Validations.of(stateMachine).acknowledge({
         id: 'AwsSolutions-SF1',
@@ -175,8 +208,9 @@ export class RapportStack extends Stack {
       });
 
       const rule = new Rule(this, `${name}Rule`, {
-        eventBus: bus,
-        eventPattern: { detailType: pattern['detail-type'] as string[] },
+        eventBus: listensTo,
+        // CDK needs a pattern to create the rule; the compiled one replaces it just below.
+        eventPattern: { source: ['compiled pattern below'] },
         targets: [
           new SfnStateMachine(stateMachine, {
             deadLetterQueue: deadLetters,
@@ -190,11 +224,17 @@ export class RapportStack extends Stack {
       return stateMachine;
     };
 
-    machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent]);
+    machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent], shopBus);
     const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
       const name = `Flow${pascal(flow.id)}`;
-      const stateMachine = machine(name, flow.definition, flow.pattern, [awardPoints, sendEmail, journey]);
+      const stateMachine = machine(
+        name,
+        flow.definition,
+        flow.pattern,
+        [awardPoints, sendEmail, journey],
+        systemBus,
+      );
       const cfn = stateMachine.node.defaultChild as CfnStateMachine;
       cfn.addMetadata(FLOW_METADATA, { flowId: flow.id, revision: flow.revision });
       // A published version per revision, kept when a later deploy replaces it, so journeys that
@@ -231,17 +271,29 @@ export class RapportStack extends Stack {
           'Continuations start the published version of a flow a journey entered with: <flow ARN>:<version>.',
       });
     }
-    bus.grantPutEventsTo(sweeper);
+    systemBus.grantPutEventsTo(sweeper);
 
     // The timer wheel: every minute, resume due waits and emit inactivity, date and schedule triggers.
     new Rule(this, 'SweepSchedule', {
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [
-        new LambdaFunction(sweeper, { event: RuleTargetInput.fromObject(project.sweep), retryAttempts: 2 }),
+        new LambdaFunction(sweeper, {
+          event: RuleTargetInput.fromObject(project.sweep),
+          retryAttempts: 2,
+          deadLetterQueue: deadLetters,
+        }),
       ],
     });
 
-    new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
+    new CfnOutput(this, 'EventBusName', {
+      value: shopBus.eventBusName,
+      description: "The shop's way in: PutEvents commerce events here",
+    });
+    new CfnOutput(this, 'ShopPublisherPolicyArn', { value: shopPublisher.managedPolicyArn });
+    new CfnOutput(this, 'SystemBusName', {
+      value: systemBus.eventBusName,
+      description: "Rapport's own events; only its functions and state machines may publish here",
+    });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'RedeemFunctionName', { value: redeem.functionName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });

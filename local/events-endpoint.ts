@@ -1,10 +1,11 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import * as z from 'zod';
 import { matchesEventPattern, validateEventPattern } from '#domain/event-pattern.ts';
-import type { LocalRapport } from './runtime.ts';
+import { AccessDeniedError, type LocalRapport, RequestTooLargeError } from './runtime.ts';
 
 // An EventBridge-compatible endpoint (AWS JSON 1.1) on localhost, so the AWS CLI and every SDK can
-// send events with --endpoint-url. PutEvents and TestEventPattern are served.
+// send events with --endpoint-url. PutEvents and TestEventPattern are served. It is the shop's way in
+// and answers as AWS answers the shop's credentials: the system bus is refused (AccessDeniedException).
 
 const putEventsRequest = z.object({
   Entries: z
@@ -72,6 +73,9 @@ export const startEventsEndpoint = (
           message: `${target || 'no target'} is not served locally`,
         });
       } catch (error) {
+        if (error instanceof AccessDeniedError || error instanceof RequestTooLargeError) {
+          return reply(400, { __type: error.name, message: error.message });
+        }
         return reply(400, {
           __type: 'ValidationException',
           message: error instanceof Error ? error.message : String(error),

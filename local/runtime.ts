@@ -27,6 +27,7 @@ import {
   LOCAL_ACCOUNT,
   LOCAL_REGION,
   type LocalMachine,
+  type LocalNames,
   type LocalStack,
   readLocalStack,
 } from './template.ts';
@@ -60,6 +61,39 @@ export interface PutEventsEntry {
   Resources?: string[] | undefined;
   EventBusName?: string | undefined;
 }
+
+/** EventBridge refuses a PutEvents request over its size limit as a whole. */
+export class RequestTooLargeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ValidationException';
+  }
+}
+
+/** What IAM answers a caller who may not publish to a bus: the whole request is refused. */
+export class AccessDeniedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AccessDeniedException';
+  }
+}
+
+/** EventBridge's limits: an entry and a whole request at most 256 KB. */
+const PUT_EVENTS_LIMIT_BYTES = 256 * 1024;
+/** Step Functions' limit on a state's input or output and an execution's input. */
+export const STATE_LIMIT_BYTES = 256 * 1024;
+
+/** An entry's size as EventBridge counts it: UTF-8 bytes of its fields, 14 for a time. */
+const entrySize = (entry: PutEventsEntry): number =>
+  (entry.Time ? 14 : 0) +
+  Buffer.byteLength(entry.Source ?? '') +
+  Buffer.byteLength(entry.DetailType ?? '') +
+  Buffer.byteLength(typeof entry.Detail === 'string' ? entry.Detail : JSON.stringify(entry.Detail ?? '')) +
+  (entry.Resources ?? []).reduce((sum, r) => sum + Buffer.byteLength(r), 0);
+
+/** A bus named or given by ARN; no name is the account's default bus. */
+const busNameOf = (nameOrArn: string | undefined): string =>
+  nameOrArn === undefined ? 'default' : nameOrArn.replace(/^arn:[^:]+:events:[^:]*:[^:]*:event-bus\//, '');
 
 export interface PutEventsResultEntry {
   EventId?: string;
@@ -100,6 +134,8 @@ export interface LocalRuntimeOptions {
   sweepEveryMs?: number;
   /** Wraps a function's ports, for fault injection in tests. */
   decorate?: (deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps;
+  /** Wraps a service integration (`arn:aws:states:::events:putEvents`, ...), for fault injection in tests. */
+  decorateIntegration?: (resource: string, invoke: Invoke) => Invoke;
   dynamoDbPort?: number;
   sesPort?: number;
   /** Another workflows folder (simulations, tests); default workflows/. */
@@ -108,7 +144,7 @@ export interface LocalRuntimeOptions {
   onlyFlows?: string[];
 }
 
-type Invoke = (input: unknown) => Promise<unknown>;
+export type Invoke = (input: unknown) => Promise<unknown>;
 
 type HandlerFactory = (runtime: () => RuntimeDeps) => (event: unknown, context: unknown) => Promise<unknown>;
 const isHandlerModule = (module: unknown): module is { createHandler: HandlerFactory } =>
@@ -132,7 +168,7 @@ export class LocalRapport {
     readonly dynamo: RunningEmulator,
     readonly ses: RunningEmulator,
     readonly clock: VirtualClock,
-    readonly names: { tableName: string; eventBusName: string; deadLetterQueueUrl: string },
+    readonly names: LocalNames,
     private readonly options: LocalRuntimeOptions,
   ) {
     const outputDir = options.outputDir ?? fromRoot('.rapport');
@@ -150,9 +186,10 @@ export class LocalRapport {
       onlyFlows: options.onlyFlows,
     });
     const template = app.synth().getStackByName(STACK_NAME).template;
-    const names = {
+    const names: LocalNames = {
       tableName: 'rapport-local',
       eventBusName: 'rapport-local',
+      systemBusName: 'rapport-local-system',
       deadLetterQueueUrl: `https://sqs.${LOCAL_REGION}.amazonaws.com/${LOCAL_ACCOUNT}/rapport-local-dead-letters`,
     };
     const stack = readLocalStack(template, names);
@@ -201,12 +238,13 @@ export class LocalRapport {
         starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
         publisher: {
           publish: async (events) => {
-            const results = this.putEvents(
+            const results = this.publishAsSystem(
               events.map((e) => ({
                 Source: e.source,
                 DetailType: e.detailType,
                 Detail: e.detail,
                 Time: e.time,
+                EventBusName: fn.environment.EVENT_BUS_NAME,
               })),
             );
             const failed = results.filter((r) => r.ErrorCode);
@@ -231,7 +269,7 @@ export class LocalRapport {
     const integrations: Record<string, Invoke> = {
       'arn:aws:states:::events:putEvents': async (input) => {
         const { Entries } = z.object({ Entries: z.array(z.record(z.string(), z.unknown())) }).parse(input);
-        const results = this.putEvents(Entries as PutEventsEntry[]);
+        const results = this.publishAsSystem(Entries as PutEventsEntry[]);
         return { Entries: results, FailedEntryCount: results.filter((r) => r.ErrorCode).length };
       },
       'arn:aws:states:::sqs:sendMessage': async (input) => {
@@ -243,6 +281,11 @@ export class LocalRapport {
         return { MessageId: randomUUID() };
       },
     };
+    const decorateIntegration = this.options.decorateIntegration;
+    if (decorateIntegration) {
+      for (const [resource, invoke] of Object.entries(integrations))
+        integrations[resource] = decorateIntegration(resource, invoke);
+    }
     this.lambdas = lambdas;
     this.integrations = integrations;
     this.bindMachines(this.stack);
@@ -421,8 +464,8 @@ export class LocalRapport {
   }
 
   private inspector?: DynamoDbStore;
-  /** The earliest due time of any wait, in milliseconds. */
-  private async nextDue(): Promise<number | undefined> {
+  /** The table as the functions see it: for inspecting what they wrote. */
+  store(): DynamoDbStore {
     this.inspector ??= new DynamoDbStore(
       new DynamoDBClient({
         endpoint: this.dynamo.endpoint,
@@ -431,22 +474,69 @@ export class LocalRapport {
       }),
       this.names.tableName,
     );
+    return this.inspector;
+  }
+
+  /** The earliest due time of any wait, in milliseconds. */
+  private async nextDue(): Promise<number | undefined> {
     let earliest: number | undefined;
     for (let shard = 0; shard < TIMER_SHARDS; shard++) {
-      const [first] = await this.inspector.dueWaits(shard, '9999-12-31T23:59:59.999Z', 1);
+      const [first] = await this.store().dueWaits(shard, '9999-12-31T23:59:59.999Z', 1);
       if (first && (earliest === undefined || Date.parse(first.dueAt) < earliest))
         earliest = Date.parse(first.dueAt);
     }
     return earliest;
   }
 
-  /** EventBridge PutEvents: validates entries as AWS does, then starts every machine whose rule matches. */
+  /**
+   * PutEvents as the shop calls it, with the shop's grant: the shop bus only. An entry for the system
+   * bus is refused as IAM refuses it (the whole request, AccessDeniedException), so nothing the shop
+   * sends can speak for Rapport.
+   */
   putEvents(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
+    const forbidden = entries.find((e) => busNameOf(e.EventBusName) === this.names.systemBusName);
+    if (forbidden) {
+      throw new AccessDeniedError(
+        `User: shop is not authorized to perform: events:PutEvents on resource: arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT}:event-bus/${this.names.systemBusName} because no identity-based policy allows the events:PutEvents action`,
+      );
+    }
+    return this.deliver(entries);
+  }
+
+  /** PutEvents by Rapport's own functions and state machines, which may publish to the system bus. */
+  private publishAsSystem(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
+    return this.deliver(entries);
+  }
+
+  /** What the shop bus received, as its archive keeps it (the system bus is not archived). */
+  readonly archive: Record<string, unknown>[] = [];
+
+  /** StartReplay of the shop bus's archive: every archived event again, with its id and `replay-name`. */
+  replayArchive(name = `replay-${this.archive.length}`): number {
+    const events = [...this.archive];
+    for (const event of events) this.route(this.names.eventBusName, { ...event, 'replay-name': name });
+    return events.length;
+  }
+
+  /** Validates entries as EventBridge does, then starts every machine whose rule on that bus matches. */
+  private deliver(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
+    const total = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
+    if (total > PUT_EVENTS_LIMIT_BYTES) {
+      throw new RequestTooLargeError(
+        `Total size of the entries in the request is over the limit (${total} bytes; at most ${PUT_EVENTS_LIMIT_BYTES})`,
+      );
+    }
     return entries.map((entry) => {
       if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
         return {
           ErrorCode: 'InvalidArgument',
           ErrorMessage: 'Parameters Source, DetailType and Detail are required.',
+        };
+      }
+      if (entry.Source.startsWith('aws.')) {
+        return {
+          ErrorCode: 'NotAuthorizedForSourceException',
+          ErrorMessage: 'Not authorized for the source.',
         };
       }
       let detail: unknown;
@@ -471,12 +561,18 @@ export class LocalRapport {
         resources: entry.Resources ?? [],
         detail,
       };
-      for (const rule of this.stack.rules) {
-        if (!rule.pattern || !matchesEventPattern(rule.pattern, event)) continue;
-        for (const target of rule.targets) this.startExecution(target.arn, event);
-      }
+      const bus = busNameOf(entry.EventBusName);
+      if (bus === this.names.eventBusName) this.archive.push(event);
+      this.route(bus, event);
       return { EventId: id };
     });
+  }
+
+  private route(bus: string, event: Record<string, unknown>): void {
+    for (const rule of this.stack.rules) {
+      if (rule.eventBusName !== bus || !rule.pattern || !matchesEventPattern(rule.pattern, event)) continue;
+      for (const target of rule.targets) this.startExecution(target.arn, event);
+    }
   }
 
   /** Queues an execution; at most `concurrency` run at once. */
@@ -521,6 +617,20 @@ export class LocalRapport {
   ): Promise<void> {
     const name = randomUUID();
     const executionArn = `${machine.arn.replace(':stateMachine:', ':express:')}:${name}`;
+    const tooLarge = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null)) > STATE_LIMIT_BYTES;
+    if (tooLarge(input)) {
+      // StartExecution refuses it: nothing runs.
+      this.executions.push({
+        machine: machine.logicalId,
+        executionArn,
+        input,
+        status: 'FAILED',
+        error: `States.DataLimitExceeded: the execution input exceeds the maximum of ${STATE_LIMIT_BYTES} bytes`,
+        path: [],
+        retries: {},
+      });
+      return;
+    }
     const execution = runner.run(input as never, {
       overrides: {
         taskResourceLocalHandlers: tasks as never,
@@ -530,18 +640,35 @@ export class LocalRapport {
     });
     const path: string[] = [];
     const retries: Record<string, number> = {};
-    const collecting = this.options.trace
-      ? (async () => {
-          for await (const log of execution.eventLogs) {
-            if (log.type === 'StateEntered') path.push(log.state.name);
-            if (log.type === 'StateRetried') retries[log.state.name] = (retries[log.state.name] ?? 0) + 1;
-          }
-        })()
-      : Promise.resolve();
+    // Step Functions fails an execution whose state grows past 256 KB with States.DataLimitExceeded,
+    // which no Catch can catch; aws-local-stepfunctions has no such limit, so it is watched here.
+    let overLimit: string | undefined;
+    const collecting = (async () => {
+      for await (const log of execution.eventLogs) {
+        if (log.type === 'StateEntered') path.push(log.state.name);
+        if (log.type === 'StateRetried') retries[log.state.name] = (retries[log.state.name] ?? 0) + 1;
+        if (log.type === 'StateExited' && overLimit === undefined && tooLarge(log.state.output)) {
+          overLimit = `the output of state ${log.state.name}`;
+          execution.abort();
+        }
+      }
+    })();
+    const fail = (message: string) =>
+      this.executions.push({
+        machine: machine.logicalId,
+        executionArn,
+        input,
+        status: 'FAILED',
+        error: message,
+        path,
+        retries,
+      });
     try {
       const output = await execution.result;
       await collecting;
-      if (this.options.trace) {
+      if (overLimit) {
+        fail(`States.DataLimitExceeded: ${overLimit} exceeds the maximum of ${STATE_LIMIT_BYTES} bytes`);
+      } else if (this.options.trace) {
         this.executions.push({
           machine: machine.logicalId,
           executionArn,
@@ -554,17 +681,13 @@ export class LocalRapport {
       }
     } catch (error) {
       await collecting.catch(() => undefined);
+      if (overLimit) {
+        fail(`States.DataLimitExceeded: ${overLimit} exceeds the maximum of ${STATE_LIMIT_BYTES} bytes`);
+        return;
+      }
       const message =
         error instanceof ExecutionError || error instanceof Error ? error.message : String(error);
-      this.executions.push({
-        machine: machine.logicalId,
-        executionArn,
-        input,
-        status: 'FAILED',
-        error: message,
-        path,
-        retries,
-      });
+      fail(message);
     }
   }
 

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ENTRY_METADATA } from '#infra/rapport-function.ts';
-import { FLOW_METADATA } from '#infra/rapport-stack.ts';
+import { BUS_METADATA, FLOW_METADATA } from '#infra/rapport-stack.ts';
 
 // Reads what the local runtime needs out of the synthesized CloudFormation template: the table,
 // the functions and their handler files, the state machines (definitions with substitutions
@@ -19,7 +19,10 @@ export type Template = z.infer<typeof templateSchema>;
 
 export interface LocalNames {
   tableName: string;
+  /** The shop bus: the shop's way in. */
   eventBusName: string;
+  /** Rapport's own events; the shop may not publish here. */
+  systemBusName: string;
   deadLetterQueueUrl: string;
 }
 
@@ -47,6 +50,8 @@ export interface LocalMachine {
 
 export interface LocalRule {
   logicalId: string;
+  /** The bus the rule listens on; none for a schedule (the default bus). */
+  eventBusName?: string | undefined;
   pattern?: Record<string, unknown> | undefined;
   schedule?: string | undefined;
   targets: { arn: string; input?: unknown }[];
@@ -86,7 +91,9 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
       case 'AWS::DynamoDB::Table':
         return names.tableName;
       case 'AWS::Events::EventBus':
-        return names.eventBusName;
+        return template.Resources[id]?.Metadata?.[BUS_METADATA] === 'system'
+          ? names.systemBusName
+          : names.eventBusName;
       case 'AWS::SQS::Queue':
         return names.deadLetterQueueUrl;
       case 'AWS::StepFunctions::StateMachine':
@@ -139,6 +146,7 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
 
   const rules = byType('AWS::Events::Rule').map(([logicalId, resource]) => ({
     logicalId,
+    eventBusName: z.string().optional().parse(resolve(resource.Properties.EventBusName)),
     pattern: z.record(z.string(), z.unknown()).optional().parse(resource.Properties.EventPattern),
     schedule: z.string().optional().parse(resource.Properties.ScheduleExpression),
     targets: z

@@ -28,17 +28,35 @@ export type RecordResult = (
 ) & {
   /** The account has events to publish (a tier change, an expiry warning). */
   outbox?: boolean;
+  /**
+   * Whether the flows should hear of it: a new fact, or a retry of the very envelope that recorded it
+   * (its first attempt may have crashed before publishing). A fact re-sent under another envelope was
+   * published when it was recorded, and flows must not hear it twice.
+   */
+  publish: boolean;
 };
 
 /** Keeps the customer record true to every event, once per event however often it is delivered. */
 export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promise<RecordResult> => {
   switch (event.type) {
     case 'customer.registered':
-      return { type: event.type, ...(await recordRegistration(event.eventId, event.detail, deps)) };
-    case 'order.placed':
-      return { type: event.type, ...(await recordOrder(event.eventId, event.detail, deps)) };
-    case 'order.refunded':
-      return { type: event.type, ...(await recordRefund(event.eventId, event.detail, deps)) };
+      return {
+        type: event.type,
+        publish: true,
+        ...(await recordRegistration(event.eventId, event.detail, deps)),
+      };
+    case 'order.placed': {
+      const result = await recordOrder(event.eventId, event.detail, deps);
+      const recordedBy =
+        result.outcome === 'duplicate'
+          ? (await deps.store.getOrder(event.detail.customerId, event.detail.orderId))?.eventId
+          : event.eventId;
+      return { type: event.type, ...result, publish: recordedBy === event.eventId };
+    }
+    case 'order.refunded': {
+      const result = await recordRefund(event.eventId, event.detail, deps);
+      return { type: event.type, ...result, publish: result.recordedBy === event.eventId };
+    }
   }
 };
 
@@ -227,11 +245,12 @@ const recordRefund = async (
   });
   if (outcome === 'duplicate') {
     const entry = await store.getLedgerEntry(refund.customerId, entryId);
-    return { outcome, pointsReversed: entry ? -entry.points : 0 };
+    return { outcome, pointsReversed: entry ? -entry.points : 0, recordedBy: entry?.eventId };
   }
   return {
     outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome,
     pointsReversed: reversed,
     outbox,
+    recordedBy: eventId,
   };
 };

@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigProblem, RETRYABLE_ERROR_NAMES } from '../errors.ts';
 import { validateEventPattern } from '../event-pattern.ts';
-import { ACCEPTED_SOURCE, EVENT_TYPES, LOYALTY_EVENT_TYPES, LOYALTY_SOURCE } from '../events.ts';
+import { ACCEPTED_SOURCE, LOYALTY_EVENT_TYPES, LOYALTY_SOURCE } from '../events.ts';
 import { stableHash } from '../journeys.ts';
 import { isValidTimeZone } from '../local-time.ts';
 import { type Program, programSchema } from '../program.ts';
@@ -244,10 +244,11 @@ const revisionOf = (flow: Flow, program: Program, templates: ReadonlyMap<string,
   );
 };
 
-export const ingestPattern = (): JsonObject => ({
-  source: [{ 'anything-but': { prefix: 'rapport.' } }],
-  'detail-type': [...EVENT_TYPES],
-});
+/**
+ * Everything on the shop bus: Rapport's own events travel on the system bus, so the shop cannot speak
+ * for it; what the shop sends that is not a commerce event is dead-lettered with its reason.
+ */
+export const ingestPattern = (): JsonObject => ({ source: [{ exists: true }] });
 
 export const flowPattern = (flow: Flow): JsonObject => {
   const trigger = flow.trigger;
@@ -384,15 +385,25 @@ export const ingestDefinition = (program: Program): JsonObject => ({
       Type: 'Task',
       Resource: ref(PLACEHOLDERS.recordEvent),
       Parameters: { 'event.$': '$', program: program as unknown as Json },
-      ResultPath: '$.record',
+      // No ResultPath: the answer replaces the state (the default `$`), so the state holds the parsed
+      // detail once, not the event twice (Step Functions' 256 KB). The event as it arrived stays in
+      // the execution input, which the dead letters carry.
       Retry: RETRY,
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterFailed' }],
       Next: 'Valid?',
     },
     'Valid?': {
       Type: 'Choice',
-      Choices: [{ Variable: '$.record.ok', BooleanEquals: true, Next: 'Publish' }],
-      Default: 'DeadLetterInvalid',
+      // `ok` is always there; `publish` only on an accepted event (a missing path fails a Choice).
+      Choices: [
+        { Variable: '$.ok', BooleanEquals: false, Next: 'DeadLetterInvalid' },
+        { Variable: '$.publish', BooleanEquals: true, Next: 'Publish' },
+      ],
+      Default: 'AlreadyPublished',
+    },
+    AlreadyPublished: {
+      Type: 'Succeed',
+      Comment: 'A fact re-sent under another envelope: recorded and published the first time',
     },
     Publish: {
       Type: 'Task',
@@ -402,8 +413,8 @@ export const ingestDefinition = (program: Program): JsonObject => ({
           {
             EventBusName: ref(PLACEHOLDERS.eventBus),
             Source: ACCEPTED_SOURCE,
-            'DetailType.$': '$.detail-type',
-            'Detail.$': '$.record.detail',
+            'DetailType.$': '$.detailType',
+            'Detail.$': '$.detail',
           },
         ],
       },
@@ -417,9 +428,12 @@ export const ingestDefinition = (program: Program): JsonObject => ({
           JitterStrategy: 'FULL',
         },
       ],
+      // Recorded but not published: the dead letter is the event, and a redrive records nothing
+      // twice (a duplicate of the same envelope is published again).
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterUnpublished' }],
       End: true,
     },
-    DeadLetterInvalid: { ...deadLetter('ingest', '$.record.reason'), Next: 'Rejected' },
+    DeadLetterInvalid: { ...deadLetter('ingest', '$.reason'), Next: 'Rejected' },
     Rejected: {
       Type: 'Succeed',
       Comment: 'Invalid events are kept in the dead-letter queue with their reason',
@@ -429,6 +443,13 @@ export const ingestDefinition = (program: Program): JsonObject => ({
       Type: 'Fail',
       Error: 'IngestFailed',
       Cause: 'Recording failed after retries; the event is in the dead-letter queue',
+    },
+    DeadLetterUnpublished: { ...deadLetter('publish', '$.error.Cause'), Next: 'Unpublished' },
+    Unpublished: {
+      Type: 'Fail',
+      Error: 'PublishFailed',
+      Cause:
+        'Recorded, but publishing to the flows failed after retries; the event is in the dead-letter queue',
     },
   },
 });

@@ -98,7 +98,7 @@ describe('Rapport end to end on the local stack', () => {
     expect(ingest?.path).toEqual(['Record', 'Valid?', 'Publish']);
     const flow = runtime.executions.find(
       (e) =>
-        e.machine.startsWith('FlowThankYou') && JSON.stringify(e.input).includes(`"eventId":"${eventId}"`),
+        e.machine.startsWith('FlowThankYou') && JSON.stringify(e.input).includes(`"envelopeId":"${eventId}"`),
     );
     expect(flow?.status).toBe('SUCCEEDED');
     expect(flow?.path).toEqual(['Start', 'Normalize', 'thank', 'Complete', 'Done']);

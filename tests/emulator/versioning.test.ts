@@ -38,6 +38,7 @@ describe('deploying a changed flow while journeys are in flight', () => {
     runtime.putEvents([
       {
         Source: 'my.shop',
+        EventBusName: runtime.names.eventBusName,
         DetailType: 'order.placed',
         Detail: {
           version: 1,

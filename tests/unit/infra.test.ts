@@ -59,7 +59,7 @@ describe('the CDK stack', () => {
     expect(Object.keys(template.findOutputs('RedeemFunctionName'))).toEqual(['RedeemFunctionName']);
   });
 
-  it('deploys the ingest machine and each flow as Express state machines started by rules on one bus', () => {
+  it('deploys the ingest machine on the shop bus and each flow on the system bus, as Express state machines', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(
       Array(8).fill('EXPRESS'),
@@ -69,8 +69,9 @@ describe('the CDK stack', () => {
       .filter((r) => r.EventPattern);
     // Ingest, then the flows by id: birthday, points-expiring, review-request, thank-you, tier-upgrade,
     // welcome, win-back. Loyalty events come from rapport.loyalty, recorded shop events from rapport.ingest.
+    // Ingest takes everything on the shop bus: what is not a commerce event is dead-lettered with its reason.
     expect(rules.map((r) => r.EventPattern.source)).toEqual([
-      [{ 'anything-but': { prefix: 'rapport.' } }],
+      [{ exists: true }],
       ['rapport.sweeper'],
       ['rapport.loyalty'],
       ['rapport.ingest'],
@@ -80,7 +81,7 @@ describe('the CDK stack', () => {
       ['rapport.sweeper'],
     ]);
     expect(rules.map((r) => r.EventPattern['detail-type'])).toEqual([
-      ['customer.registered', 'order.placed', 'order.refunded'],
+      undefined,
       ['customer.date'],
       ['points.expiring'],
       ['order.placed'],
@@ -91,10 +92,53 @@ describe('the CDK stack', () => {
     ]);
     expect(rules[5].EventPattern.detail).toEqual({ direction: ['up'] });
     expect(rules[7].EventPattern.detail).toEqual({ days: [113] });
+    const [ingest, ...flows] = rules;
+    expect(ingest?.EventBusName).toEqual({ Ref: expect.stringMatching(/^ShopBus/) });
+    for (const rule of flows) expect(rule.EventBusName).toEqual({ Ref: expect.stringMatching(/^SystemBus/) });
     for (const rule of rules) {
-      expect(rule.EventBusName).toEqual({ Ref: expect.stringMatching(/^Bus/) });
       expect(rule.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
     }
+  });
+
+  it("lets the shop publish only to the shop bus, and only Rapport's own roles to the system bus", () => {
+    const [shopPolicy] = Object.values(template.findResources('AWS::IAM::ManagedPolicy'));
+    expect(shopPolicy?.Properties.PolicyDocument.Statement).toEqual([
+      {
+        Action: 'events:PutEvents',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [expect.stringMatching(/^ShopBus/), 'Arn'] },
+      },
+    ]);
+    expect(Object.keys(template.findOutputs('ShopPublisherPolicyArn'))).toHaveLength(1);
+    // Every PutEvents grant of the functions and state machines names the system bus, never the shop's.
+    const grants = Object.values(template.findResources('AWS::IAM::Policy')).flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.filter(
+        (s: { Action: unknown }) => s.Action === 'events:PutEvents',
+      ),
+    );
+    expect(grants.length).toBeGreaterThanOrEqual(11);
+    for (const grant of grants) {
+      expect(grant.Resource).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^SystemBus/), 'Arn'] });
+    }
+  });
+
+  it('archives only what the shop sent, so a replay never feeds the flows derived events', () => {
+    const archives = Object.values(template.findResources('AWS::Events::Archive'));
+    expect(archives).toHaveLength(1);
+    expect(archives[0]?.Properties.SourceArn).toEqual({
+      'Fn::GetAtt': [expect.stringMatching(/^ShopBus/), 'Arn'],
+    });
+  });
+
+  it('keeps a failed sweep in the dead-letter queue, from the schedule and from the function', () => {
+    const [sweep] = Object.values(template.findResources('AWS::Events::Rule')).filter(
+      (r) => r.Properties.ScheduleExpression,
+    );
+    expect(sweep?.Properties.Targets[0].DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
+    const [sweeper] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/sweep.ts',
+    );
+    expect(sweeper?.Properties.DeadLetterConfig.TargetArn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
   });
 
   it('keeps one table with point-in-time recovery and no hard-coded physical names', () => {
