@@ -326,6 +326,8 @@ const awardOf = (
 // ---- ASL building blocks --------------------------------------------------------------------
 
 // Retries: our retryable errors and Lambda's own transient failures, with jittered backoff.
+// A function that crashed or timed out may have written before it died: every task is idempotent
+// (its writes are keyed), so it is retried too, and the retry finds what the crash left.
 // Everything else is caught and dead-lettered with its cause, so no event is lost silently.
 const RETRY: Json = [
   {
@@ -335,6 +337,10 @@ const RETRY: Json = [
       'Lambda.AWSLambdaException',
       'Lambda.SdkClientException',
       'Lambda.TooManyRequestsException',
+      'Lambda.Unknown',
+      'Runtime.ExitError',
+      'Sandbox.Timedout',
+      'States.Timeout',
     ],
     IntervalSeconds: 1,
     BackoffRate: 2,
