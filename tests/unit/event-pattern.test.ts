@@ -560,9 +560,15 @@ describe('matchesEventPattern', () => {
         expected: false,
       },
       {
-        name: 'does not match an IPv4 address against an IPv6 block',
+        name: 'compares an IPv4 address with an IPv6 block on its 8 hex digits, strictly inside, as event-ruler does',
         pattern: { ip: [{ cidr: '::/0' }] },
         event: { ip: '10.0.0.1' },
+        expected: true,
+      },
+      {
+        name: 'does not match an IPv4 address whose hex digits reach the top of an IPv6 block',
+        pattern: { ip: [{ cidr: '::/0' }] },
+        event: { ip: '255.255.255.255' },
         expected: false,
       },
       {
@@ -572,16 +578,183 @@ describe('matchesEventPattern', () => {
         expected: false,
       },
       {
-        name: 'reads an IPv4-mapped IPv6 address as the IPv4 address it maps',
+        name: 'reads an IPv4-mapped IPv6 address written in hex as the IPv4 address it maps',
+        pattern: { ip: [{ cidr: '192.168.0.0/16' }] },
+        event: { ip: '::ffff:c0a8:402' },
+        expected: true,
+      },
+      {
+        name: 'does not read an IPv6 address with an embedded dotted quad as an address at all',
         pattern: { ip: [{ cidr: '192.168.0.0/16' }] },
         event: { ip: '::ffff:192.168.4.2' },
-        expected: true,
+        expected: false,
       },
       {
         name: 'does not match a string that is not an IP address',
         pattern: { detail: { sourceIPAddress: [{ cidr: '10.0.0.0/8' }] } },
         event: { detail: { sourceIPAddress: '10.0.0.256' } },
         expected: false,
+      },
+    ]);
+  });
+
+  // Each case below was checked against aws/event-ruler's Machine.rulesForJSONEvent, the matcher EventBridge
+  // runs on; see the comments in domain/event-pattern.ts for the code each follows.
+  describe('cidr blocks and IP addresses as event-ruler reads them', () => {
+    run([
+      {
+        name: 'matches the whole network of an IPv4 block written with host bits set',
+        pattern: { ip: [{ cidr: '10.0.0.1/24' }] },
+        event: { ip: '10.0.0.0' },
+        expected: true,
+      },
+      {
+        name: 'matches the whole network of an IPv6 block written with host bits set',
+        pattern: { ip: [{ cidr: '2001:db8::ff/120' }] },
+        event: { ip: '2001:db8::' },
+        expected: true,
+      },
+      {
+        name: 'reads leading zeros in an IPv4 address as decimal',
+        pattern: { ip: [{ cidr: '10.0.0.0/24' }] },
+        event: { ip: '00000010.0.0.1' },
+        expected: true,
+      },
+      {
+        name: 'does not read an IPv4 address longer than 15 characters',
+        pattern: { ip: [{ cidr: '10.0.0.0/24' }] },
+        event: { ip: '0010.000.000.001' },
+        expected: false,
+      },
+      {
+        name: 'reads an IPv6 group with more than four digits when the extra ones are leading zeros',
+        pattern: { ip: [{ cidr: '1::/16' }] },
+        event: { ip: '00001::1' },
+        expected: true,
+      },
+      {
+        name: 'matches an IPv6 address in an IPv4 block when its first 32 bits lie in the block',
+        pattern: { ip: [{ cidr: '10.0.0.0/8' }] },
+        event: { ip: 'a00::1' },
+        expected: true,
+      },
+      {
+        name: 'matches an IPv4 address literal however the event writes that address',
+        pattern: { ip: ['10.0.0.1'] },
+        event: { ip: '010.0.0.1' },
+        expected: true,
+      },
+      {
+        name: 'matches an IPv4 address literal against the IPv4-mapped IPv6 form in hex',
+        pattern: { ip: ['10.0.0.1'] },
+        event: { ip: '::ffff:a00:1' },
+        expected: true,
+      },
+      {
+        name: 'matches a compressed IPv6 address literal against its full, upper-case form',
+        pattern: { ip: ['2001:db8::1'] },
+        event: { ip: '2001:DB8:0:0:0:0:0:1' },
+        expected: true,
+      },
+      {
+        name: 'does not match an IPv6 address literal against a different address',
+        pattern: { ip: ['2001:db8::1'] },
+        event: { ip: '2001:db8::2' },
+        expected: false,
+      },
+      {
+        name: 'compares a string that only looks like an IPv6 address exactly',
+        pattern: { time: ['08:23'] },
+        event: { time: '8:23' },
+        expected: false,
+      },
+    ]);
+  });
+
+  describe('equals-ignore-case as event-ruler folds case', () => {
+    const eic = (expected: string, actual: string, matches: boolean): Case => ({
+      name: `${matches ? 'matches' : 'does not match'} equals-ignore-case ${JSON.stringify(expected)} against ${JSON.stringify(actual)}`,
+      pattern: { name: [{ 'equals-ignore-case': expected }] },
+      event: { name: actual },
+      expected: matches,
+    });
+    run([
+      eic('straße', 'STRASSE', true),
+      eic('straße', 'strasse', false),
+      eic('ß', 'ẞ', false),
+      eic('ẞ', 'ß', true),
+      eic('ı', 'I', true),
+      eic('I', 'ı', false),
+      eic('i', 'İ', false),
+      eic('ΟΔΟΣ', 'οδοσ', true),
+      eic('ΟΔΟΣ', 'οδος', false),
+      eic('σ', 'ς', false),
+      eic('k', '\u212a', false),
+      eic('\u212a', 'k', true),
+      eic('ǅ', 'ǅ', false),
+      eic('привет', 'ПРИВЕТ', true),
+      eic('Ａｂ', 'ａＢ', true),
+      eic('a😀', 'A😀', false),
+      eic('😀', '??', true),
+      {
+        name: 'matches a prefix with equals-ignore-case by the same folding',
+        pattern: { name: [{ prefix: { 'equals-ignore-case': 'straß' } }] },
+        event: { name: 'STRASSE' },
+        expected: true,
+      },
+      {
+        name: 'matches a suffix with equals-ignore-case by the same folding',
+        pattern: { name: [{ suffix: { 'equals-ignore-case': 'ı' } }] },
+        event: { name: 'PARI' },
+        expected: true,
+      },
+      {
+        name: 'excludes with anything-but equals-ignore-case what equals-ignore-case matches',
+        pattern: { name: [{ 'anything-but': { 'equals-ignore-case': ['ß', 'σ'] } }] },
+        event: { name: 'SS' },
+        expected: false,
+      },
+      {
+        name: 'keeps with anything-but equals-ignore-case what equals-ignore-case does not match',
+        pattern: { name: [{ 'anything-but': { 'equals-ignore-case': ['ß', 'σ'] } }] },
+        event: { name: 'ẞ' },
+        expected: true,
+      },
+    ]);
+  });
+
+  describe('exists false inside arrays of objects, as event-ruler orders fields', () => {
+    const items = [{ sku: 'a', name: 'a' }, { name: 'b' }];
+    run([
+      {
+        name: 'does not match exists false alone when any element of the array has the field',
+        pattern: { detail: { items: { sku: [{ exists: false }] } } },
+        event: { detail: { items: [{ sku: 'a' }, { name: 'b' }] } },
+        expected: false,
+      },
+      {
+        name: 'matches exists false in the element chosen by a field whose name sorts before it',
+        pattern: { detail: { items: { sku: [{ exists: false }], name: ['b'] } } },
+        event: { detail: { items } },
+        expected: true,
+      },
+      {
+        name: 'does not match exists false in an element whose field sorts before the chosen one',
+        pattern: { detail: { items: { aaa: [{ exists: false }], name: ['b'] } } },
+        event: { detail: { items: [{ aaa: 'a', name: 'a' }, { name: 'b' }] } },
+        expected: false,
+      },
+      {
+        name: 'does not match exists false when the chosen element has the field',
+        pattern: { detail: { items: { sku: [{ exists: false }], name: ['a'] } } },
+        event: { detail: { items } },
+        expected: false,
+      },
+      {
+        name: 'matches exists false when another element with the same name lacks the field',
+        pattern: { detail: { items: { sku: [{ exists: false }], name: ['a'] } } },
+        event: { detail: { items: [{ sku: 'a', name: 'a' }, { name: 'a' }] } },
+        expected: true,
       },
     ]);
   });
@@ -735,6 +908,9 @@ describe('validateEventPattern', () => {
       },
     ],
     ['a nested $or', { $or: [{ a: ['1'] }, { b: ['2'], $or: [{ c: [3] }, { d: [4] }] }] }],
+    ["a cidr with a trailing slash, which Java's split drops", { ip: [{ cidr: '10.0.0.0/24/' }] }],
+    ['a cidr whose mask bits have a plus sign', { ip: [{ cidr: '10.0.0.0/+24' }] }],
+    ['a cidr whose IPv6 group has extra leading zeros', { ip: [{ cidr: '00001::/16' }] }],
   ])('accepts %s', (_label, pattern) => {
     expect(validateEventPattern(pattern)).toEqual([]);
   });
@@ -862,6 +1038,26 @@ describe('validateEventPattern', () => {
       'a cidr with an address that is not an IP',
       { ip: [{ cidr: '10.0.0.300/24' }] },
       ['ip: cidr "10.0.0.300/24" is not valid: 10.0.0.300 is not an IPv4 or IPv6 address'],
+    ],
+    [
+      'a cidr whose IPv6 address embeds a dotted quad',
+      { ip: [{ cidr: '::ffff:10.0.0.0/104' }] },
+      ['ip: cidr "::ffff:10.0.0.0/104" is not valid: ::ffff:10.0.0.0 is not an IPv4 or IPv6 address'],
+    ],
+    [
+      'a cidr with negative mask bits',
+      { ip: [{ cidr: '10.0.0.0/-8' }] },
+      ['ip: cidr "10.0.0.0/-8" is not valid: mask bits must not be negative'],
+    ],
+    [
+      'a cidr with an IPv4-mapped address in hex and an IPv6-length mask',
+      { ip: [{ cidr: '::ffff:a00:0/104' }] },
+      ['ip: cidr "::ffff:a00:0/104" is not valid: mask bits must be below 32 for an IPv4 address'],
+    ],
+    [
+      'a cidr with a full-length IPv6 mask',
+      { ip: [{ cidr: '2001:db8::1/128' }] },
+      ['ip: cidr "2001:db8::1/128" is not valid: mask bits must be below 128 for an IPv6 address'],
     ],
     [
       'a cidr with too many mask bits',
