@@ -426,18 +426,40 @@ export class LocalRapport {
     return invoke(input);
   }
 
-  /** Runs the scheduled sweep once, at the virtual clock's now, as the every-minute rule does. */
+  /**
+   * Runs the scheduled sweep once, at the virtual clock's now, as the every-minute rule does: an
+   * asynchronous invocation, tried three times (two retries), then kept in the dead-letter queue,
+   * and the next sweep comes all the same.
+   */
   async sweep(): Promise<unknown> {
     const results: unknown[] = [];
     for (const rule of this.stack.rules.filter((r) => r.schedule)) {
       for (const target of rule.targets) {
         const invoke = this.lambdas.get(target.arn);
         if (!invoke) throw new Error(`${rule.logicalId}: no local function ${target.arn}`);
-        results.push(await invoke(target.input ?? {}));
+        for (let attempt = 1; ; attempt++) {
+          try {
+            results.push(await invoke(target.input ?? {}));
+            break;
+          } catch (error) {
+            if (attempt < 3) continue;
+            const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+            this.sweepFailures.push({ at: this.clock.now().toISOString(), reason });
+            this.deadLetters.push({
+              queueUrl: this.names.deadLetterQueueUrl,
+              body: { stage: 'sweep', reason },
+            });
+            appendFileSync(this.rejectedFile, `${JSON.stringify({ stage: 'sweep', reason })}\n`);
+            break;
+          }
+        }
       }
     }
     return results;
   }
+
+  /** Sweeps that failed all three attempts (in AWS: the function's dead-letter queue). */
+  readonly sweepFailures: { at: string; reason: string }[] = [];
 
   /**
    * Moves the virtual clock to `time`, sweeping on the way as the every-minute rule does in AWS: at
