@@ -16,6 +16,7 @@ import {
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
 import { eventFixture } from '../support/fixtures.ts';
+import { testSigner } from '../support/in-memory-customer-store.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const program = testProgram;
@@ -114,7 +115,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       rewards: [{ id: 'five-off', name: '$5 off', cost: 500, kind: 'fixed_discount', amount: 5 }],
     });
     store = await freshStore();
-    const deps = { store, clock: systemClock, program: catalog };
+    const deps = { store, clock: systemClock, program: catalog, signer: testSigner() };
     await recordEvent(order(1200), deps);
     const attempts = await Promise.allSettled([
       ...Array.from({ length: 6 }, (_, i) =>
@@ -145,7 +146,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     });
     for (let round = 1; round <= 5; round++) {
       store = await freshStore();
-      const deps = { store, clock: systemClock, program: catalog };
+      const deps = { store, clock: systemClock, program: catalog, signer: testSigner() };
       await recordEvent(order(600), deps);
       const refund = eventFixture('order-refunded');
       Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-600', amount: 600.25 });
