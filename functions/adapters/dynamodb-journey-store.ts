@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import {
   type FlowMemory,
   type Journey,
@@ -16,7 +17,6 @@ import {
   type Wait,
 } from '#domain/journeys.ts';
 import type { Coupon, EnterOutcome, JourneyStore } from '#domain/ports.ts';
-import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
 
