@@ -270,6 +270,8 @@ export const redeemReward = async (
     }
   });
   if (outcome === 'duplicate' || !coupon) {
+    // A write that lost the race to the same request learns the winner's code from its entry.
+    recordedCode ??= (await store.getLedgerEntry(input.customerId, entryId))?.couponCode;
     const existing = recordedCode ? await store.getCoupon(input.customerId, recordedCode) : undefined;
     const profile = await store.getProfile(input.customerId);
     if (!existing) throw new NotFoundError(`redemption ${input.requestId} was recorded without its coupon`);

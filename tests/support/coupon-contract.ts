@@ -65,8 +65,8 @@ export const couponContract = (freshStore: () => Promise<CustomerStore>) => {
     await fund(store, 'c-2');
 
     const first = await redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: 'r-1' }, deps);
-    const second = await redeemReward({ customerId: 'c-2', rewardId: 'five-off', requestId: 'r-2' }, deps);
-    const retried = await redeemReward({ customerId: 'c-2', rewardId: 'five-off', requestId: 'r-2' }, deps);
+    const second = await redeemReward({ customerId: 'c-2', rewardId: 'five-off', requestId: 'r-1' }, deps);
+    const retried = await redeemReward({ customerId: 'c-2', rewardId: 'five-off', requestId: 'r-1' }, deps);
 
     expect(second.code).not.toBe(first.code);
     expect(retried).toMatchObject({ code: second.code, duplicate: true });
