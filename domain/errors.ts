@@ -53,6 +53,11 @@ export class TransientError extends RapportError {
   readonly retryable = true;
 }
 
+/** A coupon code already belongs to another coupon: the writer moves on to its next code, never shares it. */
+export class CouponCodeTakenError extends RapportError {
+  readonly retryable = false;
+}
+
 /** Something the event refers to is not there (yet): a refund for an order we have not recorded. */
 export class NotFoundError extends RapportError {
   readonly retryable = true;

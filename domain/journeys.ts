@@ -1,3 +1,4 @@
+import type { Signer } from './ports.ts';
 import type { Duration } from './workflow/flow-schema.ts';
 
 // Journeys: one customer's run through one flow revision. Pure rules only; storage is a port.
@@ -123,21 +124,30 @@ export const mayEnter = (memory: FlowMemory | undefined, reentry: Reentry, now: 
 const COUPON_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
 
 /**
- * A coupon code that is unique per journey and step and the same on every retry: derived from
- * them, not drawn at random, so a repeated step issues the same coupon.
+ * A coupon code derived from a keyed signature of whom and what it is for (`subject`): the same on
+ * every retry, different for every customer, and not computable by anyone without the key. Ten
+ * characters of 5 bits each (32 symbols, so no modulo bias) take the first 50 bits of the signature;
+ * `attempt` moves to the next code when the table says this one is already taken.
  */
-export const couponCode = (prefix: string, journeyId: string, stepId: string): string => {
-  let a = stableHash(`${journeyId}/${stepId}/a`);
-  let b = stableHash(`${stepId}/${journeyId}/b`);
+export const couponCode = async (
+  signer: Signer,
+  prefix: string,
+  subject: readonly string[],
+  attempt = 0,
+): Promise<string> => {
+  // JSON keeps the parts apart: ('a/b', 'c') and ('a', 'b/c') sign different messages.
+  const digest = await signer.sign(JSON.stringify(['coupon', prefix, ...subject, attempt]));
   let code = '';
   for (let i = 0; i < 10; i++) {
-    const source = i % 2 === 0 ? a : b;
-    code += COUPON_ALPHABET[source % COUPON_ALPHABET.length];
-    if (i % 2 === 0) a = Math.floor(a / COUPON_ALPHABET.length);
-    else b = Math.floor(b / COUPON_ALPHABET.length);
+    const bit = i * 5;
+    const pair = ((digest[bit >> 3] ?? 0) << 8) | (digest[(bit >> 3) + 1] ?? 0);
+    code += COUPON_ALPHABET[(pair >> (11 - (bit & 7))) & 31];
   }
   return `${prefix}-${code.slice(0, 5)}-${code.slice(5)}`;
 };
+
+/** How often a coupon step moves on to the next code before it gives up (each is 1 in 2^50 taken). */
+export const COUPON_ATTEMPTS = 5;
 
 /** A timer shard for a wait: spreads due waits over a few index partitions. */
 export const TIMER_SHARDS = 8;

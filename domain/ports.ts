@@ -9,6 +9,11 @@ export interface Clock {
   sleep(ms: number): Promise<void>;
 }
 
+/** A keyed signature (HMAC): what it derives cannot be computed from public ids without the key. */
+export interface Signer {
+  sign(message: string): Promise<Uint8Array>;
+}
+
 export interface OrderRecord {
   customerId: string;
   orderId: string;
@@ -93,7 +98,8 @@ export interface CustomerStore {
   /**
    * One transaction: the account (guarded by the profile version read), every new ledger entry
    * (each must not exist; `primary`, if given, is the one whose existence means "done before"),
-   * and optionally the order's refund bookkeeping (if unchanged since read) and a reward coupon.
+   * and optionally the order's refund bookkeeping (if unchanged since read) and a reward coupon,
+   * whose code must be free across the table: CouponCodeTakenError if another coupon holds it.
    */
   writePoints(
     customerId: string,
@@ -137,6 +143,7 @@ export type EnterOutcome = 'applied' | 'duplicate' | 'conflict' | 'full';
 export interface Coupon {
   customerId: string;
   code: string;
+  flowId: string;
   journeyId: string;
   stepId: string;
   discount: {
@@ -172,6 +179,10 @@ export interface JourneyStore {
   deleteWait(wait: Wait): Promise<void>;
   /** Waits due by `now` in one timer shard, earliest first: still waiting, or claimed long ago and not resumed. */
   dueWaits(shard: number, now: string, limit: number): Promise<Wait[]>;
+  /**
+   * Writes the coupon once (a retry of the same journey step gets the stored one); its code must be
+   * free across the table: CouponCodeTakenError if another coupon holds it.
+   */
   issueCoupon(coupon: Coupon): Promise<Coupon>;
   updateAttributes(
     customerId: string,

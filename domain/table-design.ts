@@ -5,7 +5,22 @@ export const TABLE_DESIGN = {
   sortKey: 'sk',
   /** One sparse index for everything found by time or date: due waits, last orders, birthdays. */
   index: { name: 'gsi1', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  /** Epoch seconds after which DynamoDB deletes the item (within days: reads filter on it too). */
+  timeToLive: 'ttl',
 } as const;
+
+/**
+ * How long finished items stay. Journeys and send claims outlive the bus archive (365 days), so a
+ * replayed event still finds its journey and its claim and starts or sends nothing twice, and a
+ * year of journeys stays for reporting. Coupons stay 90 days past their expiry for support cases.
+ * A wait claimed and never resumed (its continuation kept failing) is given up after the
+ * dead-letter queue's 14 days. Orders, ledger entries, profiles and flow memory never expire.
+ */
+export const RETENTION_DAYS = { finished: 400, couponAfterExpiry: 90, claimedWait: 14 } as const;
+
+/** The `ttl` attribute: `days` after an ISO time, in epoch seconds. */
+export const expiresAfter = (iso: string, days: number): number =>
+  Math.floor(Date.parse(iso) / 1000) + days * 86_400;
 
 export const keys = {
   customer: (customerId: string) => `CUSTOMER#${customerId}`,
@@ -17,6 +32,9 @@ export const keys = {
   journey: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}`,
   wait: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}#WAIT`,
   coupon: (code: string) => `COUPON#${code}`,
+  /** A code's own partition: one item per code across the table, so no two coupons share one. */
+  couponCode: (code: string) => `COUPON#${code}`,
+  couponCodeItem: 'CODE',
   date: (field: string) => `DATE#${field}`,
   flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
   cursor: 'SWEEP',

@@ -11,6 +11,7 @@ import {
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
@@ -48,6 +49,8 @@ export class RapportStack extends Stack {
       encryption: TableEncryption.AWS_MANAGED,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       removalPolicy: RemovalPolicy.RETAIN,
+      // Finished journeys, send claims, claimed waits and coupons carry one (table-design.ts).
+      timeToLiveAttribute: TABLE_DESIGN.timeToLive,
     });
     table.addGlobalSecondaryIndex({
       indexName: TABLE_DESIGN.index.name,
@@ -123,6 +126,20 @@ export class RapportStack extends Stack {
     const redeem = fn('Redeem', 'functions/redeem.ts');
     redeem.addEnvironment('RAPPORT_PROGRAM', programJson);
     systemBus.grantPutEventsTo(redeem);
+    // Coupon codes are an HMAC under this key, so nobody computes a customer's code from public ids.
+    const couponKey = new Secret(this, 'CouponKey', {
+      description: 'Rapport: the key coupon codes are signed with',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(couponKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Issued codes are stored, so rotating would only change the codes a retry derives mid-flight; the key never leaves the two functions.',
+    });
+    for (const issuer of [journey, redeem]) {
+      couponKey.grantRead(issuer);
+      issuer.addEnvironment('COUPON_KEY_SECRET_ARN', couponKey.secretArn);
+    }
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
     for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, redeem]) {

@@ -1,5 +1,5 @@
 import './polyfills.ts';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -206,6 +206,8 @@ export class LocalRapport {
         GlobalSecondaryIndexes: props.GlobalSecondaryIndexes as never,
         BillingMode: 'PAY_PER_REQUEST',
       });
+      // TTL stays off here: DynamoDB Local would expire items by the wall clock, while a replay runs
+      // on a virtual one (1997); reads filter on `ttl` by the virtual clock either way.
       const runtime = new LocalRapport(
         stack,
         dynamo,
@@ -226,10 +228,15 @@ export class LocalRapport {
   private async bind(): Promise<void> {
     const write = (line: string) => this.log.write(`${line}\n`);
     const lambdas = new Map<string, Invoke>();
+    // No Secrets Manager locally: one random key per local stack, handed over in the environment.
+    const couponKey = randomBytes(32).toString('base64url');
     for (const fn of this.stack.functions) {
+      const environment = fn.environment.COUPON_KEY_SECRET_ARN
+        ? { ...fn.environment, COUPON_KEY: couponKey }
+        : fn.environment;
       const module: unknown = await import(pathToFileURL(fromRoot(fn.entry)).href);
       if (!isHandlerModule(module)) throw new Error(`${fn.entry} does not export createHandler(runtime)`);
-      let deps = createRuntime(fn.environment, {
+      let deps = createRuntime(environment, {
         dynamoDbEndpoint: this.dynamo.endpoint,
         sesEndpoint: this.ses.endpoint,
         clock: this.clock,

@@ -1,9 +1,10 @@
 import type { CustomerProfile } from '../customer.ts';
-import { NotFoundError } from '../errors.ts';
+import { CouponCodeTakenError, NotFoundError } from '../errors.ts';
 import { matchesEventPattern } from '../event-pattern.ts';
 import {
   addDuration,
   bucketOf,
+  COUPON_ATTEMPTS,
   couponCode,
   type EventListen,
   type Journey,
@@ -14,7 +15,7 @@ import {
   type Wait,
 } from '../journeys.ts';
 import { nextLocalTime, type Weekday } from '../local-time.ts';
-import type { Clock, Coupon, CustomerStore, JourneyStarter, JourneyStore } from '../ports.ts';
+import type { Clock, Coupon, CustomerStore, JourneyStarter, JourneyStore, Signer } from '../ports.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 // The journey steps a flow's state machine calls. Each is idempotent: keyed by journey and step,
@@ -193,21 +194,30 @@ export const endJourney = async (
   return { ended: await deps.store.endJourney(journey, input.status, deps.clock.now().toISOString()) };
 };
 
+/** A coupon per journey step, signed from (customer, flow, journey, step): the same on every retry. */
 export const issueCoupon = async (
   input: JourneyRef & { stepId: string; discount: Coupon['discount']; validMinutes: number; prefix: string },
-  deps: JourneyDeps,
+  deps: JourneyDeps & { signer: Signer },
 ) => {
   const now = deps.clock.now();
-  const coupon = await deps.store.issueCoupon({
-    customerId: input.customerId,
-    code: couponCode(input.prefix, `${input.flowId}/${input.journeyId}`, input.stepId),
-    journeyId: input.journeyId,
-    stepId: input.stepId,
-    discount: input.discount,
-    issuedAt: now.toISOString(),
-    expiresAt: addDuration(now, { minutes: input.validMinutes }).toISOString(),
-  });
-  return { code: coupon.code, expiresAt: coupon.expiresAt, discount: coupon.discount };
+  const subject = [input.customerId, input.flowId, input.journeyId, input.stepId];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const coupon = await deps.store.issueCoupon({
+        customerId: input.customerId,
+        code: await couponCode(deps.signer, input.prefix, subject, attempt),
+        flowId: input.flowId,
+        journeyId: input.journeyId,
+        stepId: input.stepId,
+        discount: input.discount,
+        issuedAt: now.toISOString(),
+        expiresAt: addDuration(now, { minutes: input.validMinutes }).toISOString(),
+      });
+      return { code: coupon.code, expiresAt: coupon.expiresAt, discount: coupon.discount };
+    } catch (error) {
+      if (!(error instanceof CouponCodeTakenError) || attempt + 1 >= COUPON_ATTEMPTS) throw error;
+    }
+  }
 };
 
 export const updateProfile = async (

@@ -1,6 +1,11 @@
-import { InsufficientPointsError, NotFoundError, RewardNotAllowedError } from '../errors.ts';
+import {
+  CouponCodeTakenError,
+  InsufficientPointsError,
+  NotFoundError,
+  RewardNotAllowedError,
+} from '../errors.ts';
 import { LOYALTY_SOURCE } from '../events.ts';
-import { couponCode } from '../journeys.ts';
+import { COUPON_ATTEMPTS, couponCode } from '../journeys.ts';
 import {
   type EarnInput,
   earn,
@@ -11,7 +16,7 @@ import {
   redeem,
 } from '../loyalty/account.ts';
 import { lotTimes, nextDue, settle, upgradeTier } from '../loyalty/engine.ts';
-import type { Clock, CustomerStore, EventPublisher, PointsWrite, RewardCoupon } from '../ports.ts';
+import type { Clock, CustomerStore, EventPublisher, PointsWrite, RewardCoupon, Signer } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { withOptimisticRetry } from './retry.ts';
 
@@ -178,10 +183,14 @@ export interface RedeemInput {
   requestId: string;
 }
 
-/** Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. */
+/**
+ * Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. The
+ * code is signed from (customer, request), so a retry derives the same one and two customers who
+ * reuse a request id get different ones; a code another coupon already holds moves on to the next.
+ */
 export const redeemReward = async (
   input: RedeemInput,
-  deps: PointsDeps,
+  deps: PointsDeps & { signer: Signer },
 ): Promise<RewardCoupon & { duplicate: boolean; balance: number }> => {
   const { store, clock, program } = deps;
   const reward = program.rewards.find((r) => r.id === input.rewardId);
@@ -190,14 +199,21 @@ export const redeemReward = async (
       `reward ${input.rewardId} is not in the catalog (${program.rewards.map((r) => r.id).join(', ') || 'empty'})`,
     );
   const entryId = `redeem:${input.requestId}`;
-  const code = couponCode('RWD', input.requestId, reward.id);
   let coupon: RewardCoupon | undefined;
+  let recordedCode: string | undefined;
   let balance = 0;
+  let attempt = 0;
   const { outcome } = await withOptimisticRetry(clock, async () => {
-    if (await store.getLedgerEntry(input.customerId, entryId)) return { outcome: 'duplicate' as const };
+    const recorded = await store.getLedgerEntry(input.customerId, entryId);
+    if (recorded) {
+      // The code this request got, whichever attempt found it free.
+      recordedCode = recorded.couponCode;
+      return { outcome: 'duplicate' as const };
+    }
     const profile = await store.getProfile(input.customerId);
     if (!profile) throw new InsufficientPointsError(`customer ${input.customerId} has no points account`);
     const now = clock.now().toISOString();
+    const code = await couponCode(deps.signer, 'RWD', [input.customerId, input.requestId], attempt);
     const posting = openAccount(profile.customerId, profile.points, program, now);
     const tier = posting.account.tier?.id ?? program.tiers?.levels[0]?.id;
     if (reward.tiers && !reward.tiers.includes(tier ?? ''))
@@ -239,20 +255,24 @@ export const redeemReward = async (
         meta: { eventId: entryId },
       },
     });
-    return {
-      outcome: await store.writePoints(
-        input.customerId,
-        profile.version,
-        pointsWrite(profile.points, posting, program),
-        {
-          primary: entryId,
-          coupon,
-        },
-      ),
-    };
+    try {
+      return {
+        outcome: await store.writePoints(
+          input.customerId,
+          profile.version,
+          pointsWrite(profile.points, posting, program),
+          { primary: entryId, coupon },
+        ),
+      };
+    } catch (error) {
+      if (!(error instanceof CouponCodeTakenError) || ++attempt >= COUPON_ATTEMPTS) throw error;
+      return { outcome: 'conflict' as const };
+    }
   });
   if (outcome === 'duplicate' || !coupon) {
-    const existing = await store.getCoupon(input.customerId, code);
+    // A write that lost the race to the same request learns the winner's code from its entry.
+    recordedCode ??= (await store.getLedgerEntry(input.customerId, entryId))?.couponCode;
+    const existing = recordedCode ? await store.getCoupon(input.customerId, recordedCode) : undefined;
     const profile = await store.getProfile(input.customerId);
     if (!existing) throw new NotFoundError(`redemption ${input.requestId} was recorded without its coupon`);
     return { ...existing, duplicate: true, balance: profile?.pointsBalance ?? 0 };

@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
-import { TransientError } from '#domain/errors.ts';
+import { CouponCodeTakenError, TransientError } from '#domain/errors.ts';
 import { shardOf } from '#domain/journeys.ts';
 import type { PointsAccount } from '#domain/loyalty/account.ts';
 import type {
@@ -28,7 +28,7 @@ import type {
   StoredSend,
   WriteOutcome,
 } from '#domain/ports.ts';
-import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
+import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 
 type TransactItems = NonNullable<ConstructorParameters<typeof TransactWriteCommand>[0]['TransactItems']>;
 
@@ -359,8 +359,11 @@ export class DynamoDbCustomerStore implements CustomerStore {
     }
   }
 
-  /** Runs a transaction whose first item is the idempotency guard: if it fails, the work was done before. */
-  protected async transact(items: TransactItems): Promise<WriteOutcome> {
+  /**
+   * Runs a transaction whose first item is the idempotency guard: if it fails, the work was done before.
+   * If the item at `codeAt` (a coupon code's own item) is what failed, another coupon holds the code.
+   */
+  protected async transact(items: TransactItems, codeAt?: number): Promise<WriteOutcome> {
     try {
       await this.send(
         'TransactWriteItems',
@@ -373,6 +376,8 @@ export class DynamoDbCustomerStore implements CustomerStore {
       if (error instanceof TransactionCanceledException) {
         const codes = (error.CancellationReasons ?? []).map((reason) => reason.Code);
         if (codes[0] === 'ConditionalCheckFailed') return 'duplicate';
+        if (codeAt !== undefined && codes[codeAt] === 'ConditionalCheckFailed')
+          throw new CouponCodeTakenError('the coupon code belongs to another coupon', { cause: error });
         if (codes.some((code) => code === 'ConditionalCheckFailed' || code === 'TransactionConflict'))
           return 'conflict';
         throw new TransientError(`transaction cancelled: ${codes.join(', ')}`, { cause: error });
@@ -387,6 +392,26 @@ export class DynamoDbCustomerStore implements CustomerStore {
       Put: {
         TableName: this.tableName,
         Item: { ...this.key(customerId, sk), type, ...item },
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+      },
+    };
+  }
+
+  /** A code's own item, which exists once across the table: whoever writes it first owns the code. */
+  protected codePut(code: string, customerId: string, owner: string, ttl: number) {
+    return {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          [TABLE_DESIGN.partitionKey]: keys.couponCode(code),
+          [TABLE_DESIGN.sortKey]: keys.couponCodeItem,
+          type: 'coupon-code',
+          code,
+          customerId,
+          owner,
+          [TABLE_DESIGN.timeToLive]: ttl,
+        },
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
       },
@@ -470,9 +495,20 @@ export class DynamoDbCustomerStore implements CustomerStore {
         },
       });
     }
-    if (options.coupon)
-      items.push(this.guardedPut(customerId, keys.coupon(options.coupon.code), 'coupon', options.coupon));
-    const outcome = await this.transact(items);
+    let codeAt: number | undefined;
+    if (options.coupon) {
+      const { coupon } = options;
+      const ttl = expiresAfter(coupon.expiresAt, RETENTION_DAYS.couponAfterExpiry);
+      codeAt = items.length;
+      items.push(
+        this.codePut(coupon.code, customerId, `reward:${coupon.requestId}`, ttl),
+        this.guardedPut(customerId, keys.coupon(coupon.code), 'coupon', {
+          ...coupon,
+          [TABLE_DESIGN.timeToLive]: ttl,
+        }),
+      );
+    }
+    const outcome = await this.transact(items, codeAt);
     // Without a primary entry, a failed first item is the version guard: someone else moved first.
     return outcome === 'duplicate' && !primary ? 'conflict' : outcome;
   }
@@ -533,6 +569,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
             ...this.guardedPut(claim.customerId, keys.send(claim.key), 'send', {
               ...claim,
               status: 'sending',
+              [TABLE_DESIGN.timeToLive]: expiresAfter(claim.at, RETENTION_DAYS.finished),
             }).Put,
             ReturnConsumedCapacity: 'TOTAL',
           }),

@@ -1,5 +1,13 @@
-import { DeleteCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import {
   type FlowMemory,
   type Journey,
@@ -9,7 +17,7 @@ import {
   type Wait,
 } from '#domain/journeys.ts';
 import type { Coupon, EnterOutcome, JourneyStore } from '#domain/ports.ts';
-import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
+import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
 
 // Journeys, waits, coupons and sweep cursors, in the same table and partitions as the customer.
@@ -56,6 +64,7 @@ const memoryItem = z.object({
 const couponItem = z.object({
   customerId: z.string(),
   code: z.string(),
+  flowId: z.string(),
   journeyId: z.string(),
   stepId: z.string(),
   discount: z.object({
@@ -69,7 +78,8 @@ const couponItem = z.object({
 
 /** A claimed wait that was never resumed (the claimer crashed) is resumed again after this long. */
 const STALE_CLAIM_MS = 2 * 60_000;
-const { partitionKey: PK, sortKey: SK, index } = TABLE_DESIGN;
+const { partitionKey: PK, sortKey: SK, index, timeToLive: TTL } = TABLE_DESIGN;
+const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
 export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore {
   async getFlowMemory(customerId: string, flowId: string): Promise<FlowMemory | undefined> {
@@ -156,9 +166,17 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
           new QueryCommand({
             TableName: this.tableName,
             KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+            // Finished journeys stay a year for reporting (and expired ones until DynamoDB deletes
+            // them): the filter keeps them out of the answer. See the README on what that read costs.
             FilterExpression:
-              '#status IN (:active, :waiting, :resuming) OR (#goal.deadline >= :now AND attribute_not_exists(convertedAt))',
-            ExpressionAttributeNames: { '#pk': PK, '#sk': SK, '#status': 'status', '#goal': 'goal' },
+              '(#status IN (:active, :waiting, :resuming) OR (#goal.deadline >= :now AND attribute_not_exists(convertedAt))) AND (attribute_not_exists(#ttl) OR #ttl > :epoch)',
+            ExpressionAttributeNames: {
+              '#pk': PK,
+              '#sk': SK,
+              '#status': 'status',
+              '#goal': 'goal',
+              '#ttl': TTL,
+            },
             ExpressionAttributeValues: {
               ':pk': keys.customer(customerId),
               ':prefix': 'JOURNEY#',
@@ -166,6 +184,7 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
               ':waiting': 'waiting',
               ':resuming': 'resuming',
               ':now': now,
+              ':epoch': epochSeconds(now),
             },
             ExclusiveStartKey: start,
             ReturnConsumedCapacity: 'TOTAL',
@@ -187,10 +206,19 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
         Update: {
           TableName: this.tableName,
           Key: this.key(journey.customerId, keys.journey(journey.flowId, journey.journeyId)),
-          UpdateExpression: 'SET #status = :status, endedAt = :at',
+          UpdateExpression: 'SET #status = :status, endedAt = :at, #ttl = :ttl',
           ConditionExpression: '#status = :active',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':status': status, ':at': at, ':active': 'active' },
+          ExpressionAttributeNames: { '#status': 'status', '#ttl': TTL },
+          ExpressionAttributeValues: {
+            ':status': status,
+            ':at': at,
+            ':active': 'active',
+            // Kept from the end of the journey or of its goal window, whichever is later.
+            ':ttl': expiresAfter(
+              journey.goal && journey.goal.deadline > at ? journey.goal.deadline : at,
+              RETENTION_DAYS.finished,
+            ),
+          },
         },
       },
       ...(journey.capped
@@ -288,11 +316,12 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
             TableName: this.tableName,
             Key: this.waitKey(wait),
             UpdateExpression:
-              'SET #status = :resuming, outcome = if_not_exists(outcome, :outcome), claimedAt = :at',
-            // Waiting for this step; or claimed so long ago that the claimer must have died.
+              'SET #status = :resuming, outcome = if_not_exists(outcome, :outcome), claimedAt = :at, #ttl = if_not_exists(#ttl, :ttl)',
+            // Waiting for this step; or claimed so long ago that the claimer must have died, but not
+            // so long ago that the wait has expired (given up, and deleted by DynamoDB within days).
             ConditionExpression:
-              'stepId = :step AND (#status = :waiting OR (#status = :resuming AND claimedAt < :stale))',
-            ExpressionAttributeNames: { '#status': 'status' },
+              'stepId = :step AND (#status = :waiting OR (#status = :resuming AND claimedAt < :stale AND (attribute_not_exists(#ttl) OR #ttl > :epoch)))',
+            ExpressionAttributeNames: { '#status': 'status', '#ttl': TTL },
             ExpressionAttributeValues: {
               ':resuming': 'resuming',
               ':waiting': 'waiting',
@@ -300,6 +329,8 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
               ':at': at,
               ':stale': stale,
               ':step': wait.stepId,
+              ':ttl': expiresAfter(at, RETENTION_DAYS.claimedWait),
+              ':epoch': epochSeconds(at),
             },
             ReturnConsumedCapacity: 'TOTAL',
           }),
@@ -346,20 +377,28 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
   }
 
   async issueCoupon(coupon: Coupon): Promise<Coupon> {
-    try {
-      await this.send('PutItem', () =>
-        this.doc.send(
-          new PutCommand({
-            ...this.guardedPut(coupon.customerId, keys.coupon(coupon.code), 'coupon', coupon).Put,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        ),
-      );
-      return coupon;
-    } catch (error) {
-      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
-      return couponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
-    }
+    const ttl = expiresAfter(coupon.expiresAt, RETENTION_DAYS.couponAfterExpiry);
+    const owner = `journey:${coupon.flowId}/${coupon.journeyId}/${coupon.stepId}`;
+    const outcome = await this.transact([
+      this.codePut(coupon.code, coupon.customerId, owner, ttl),
+      this.guardedPut(coupon.customerId, keys.coupon(coupon.code), 'coupon', { ...coupon, [TTL]: ttl }),
+    ]);
+    if (outcome === 'applied') return coupon;
+    if (outcome === 'conflict') throw new ConcurrencyConflictError('a coupon step raced another writer');
+    // The code is held: by this very step (a retry gets its coupon), or by another coupon.
+    const held = await this.send('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [PK]: keys.couponCode(coupon.code), [SK]: keys.couponCodeItem },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    if (held.Item?.customerId !== coupon.customerId || held.Item?.owner !== owner)
+      throw new CouponCodeTakenError(`coupon code ${coupon.code} belongs to another coupon`);
+    return couponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
   }
 
   async updateAttributes(

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
@@ -10,11 +11,13 @@ import type {
   JourneyStarter,
   JourneyStore,
   Mailer,
+  Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
+import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
 import { createLogger, type Logger } from './logger.ts';
@@ -27,6 +30,10 @@ export const environmentSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   DEFAULT_TIME_ZONE: z.string().min(1).default('UTC'),
   EVENT_BUS_NAME: z.string().min(1).optional(),
+  /** The Secrets Manager secret holding the key coupon codes are signed with (functions that issue coupons). */
+  COUPON_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** The key itself, where there is no Secrets Manager: the local runtime generates one per stack. */
+  COUPON_KEY: z.string().min(32, 'COUPON_KEY must be at least 32 characters').optional(),
   /** The compiled loyalty program, for functions no state machine hands it to (Redeem). */
   RAPPORT_PROGRAM: z
     .string()
@@ -64,6 +71,7 @@ export interface RuntimeDeps {
   logger: Logger;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  signer: Signer;
   defaultTimeZone: string;
   program?: Program | undefined;
 }
@@ -107,8 +115,17 @@ export const createRuntime = (
   const missingBus: EventPublisher = {
     publish: () => Promise.reject(new Error('EVENT_BUS_NAME is not set for this function')),
   };
+  const localKey = config.COUPON_KEY;
+  const key = localKey
+    ? () => Promise.resolve(localKey)
+    : config.COUPON_KEY_SECRET_ARN
+      ? secretKey(new SecretsManagerClient({}), config.COUPON_KEY_SECRET_ARN)
+      : () => Promise.reject(new Error('COUPON_KEY_SECRET_ARN is not set for this function'));
+  // Read at cold start, so the first coupon does not wait for it; a failure surfaces on first use.
+  if (config.COUPON_KEY_SECRET_ARN && !localKey) key().catch(() => undefined);
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    signer: new HmacSigner(key),
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock: overrides.clock ?? systemClock,
     logger: overrides.logger ?? createLogger(config.LOG_LEVEL, { service: 'rapport' }),

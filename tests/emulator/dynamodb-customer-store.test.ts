@@ -1,12 +1,15 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InsufficientPointsError } from '../../domain/errors.ts';
+import { CouponCodeTakenError, InsufficientPointsError } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
+import type { Journey, Wait } from '../../domain/journeys.ts';
 import { accountProblems, emptyAccount } from '../../domain/loyalty/account.ts';
-import { TABLE_DESIGN } from '../../domain/table-design.ts';
+import { keys, TABLE_DESIGN } from '../../domain/table-design.ts';
+import { issueCoupon } from '../../domain/use-cases/journeys.ts';
 import { redeemReward } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
-import { DynamoDbCustomerStore } from '../../functions/adapters/dynamodb-customer-store.ts';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb-journey-store.ts';
 import { systemClock } from '../../functions/commons/runtime.ts';
 import {
   createTable,
@@ -15,19 +18,22 @@ import {
   type RunningEmulator,
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
+import { couponContract } from '../support/coupon-contract.ts';
 import { eventFixture } from '../support/fixtures.ts';
+import { testSigner } from '../support/in-memory-customer-store.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const program = testProgram;
 
 describe('the DynamoDB customer store against DynamoDB Local', () => {
   let dynamo: RunningEmulator;
-  let store: DynamoDbCustomerStore;
+  let store: DynamoDbStore;
+  let tableName = '';
   const capacity: { operation: string; units: number }[] = [];
   let tableCount = 0;
 
   const freshStore = async () => {
-    const tableName = `customers-${++tableCount}`;
+    tableName = `customers-${++tableCount}`;
     await createTable(dynamo.endpoint, {
       TableName: tableName,
       KeySchema: [
@@ -45,7 +51,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });
-    return new DynamoDbCustomerStore(client, tableName, (operation, consumed) => {
+    return new DynamoDbStore(client, tableName, (operation, consumed) => {
       for (const c of consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed]) {
         capacity.push({ operation, units: c.CapacityUnits ?? 0 });
       }
@@ -114,7 +120,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       rewards: [{ id: 'five-off', name: '$5 off', cost: 500, kind: 'fixed_discount', amount: 5 }],
     });
     store = await freshStore();
-    const deps = { store, clock: systemClock, program: catalog };
+    const deps = { store, clock: systemClock, program: catalog, signer: testSigner() };
     await recordEvent(order(1200), deps);
     const attempts = await Promise.allSettled([
       ...Array.from({ length: 6 }, (_, i) =>
@@ -145,7 +151,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     });
     for (let round = 1; round <= 5; round++) {
       store = await freshStore();
-      const deps = { store, clock: systemClock, program: catalog };
+      const deps = { store, clock: systemClock, program: catalog, signer: testSigner() };
       await recordEvent(order(600), deps);
       const refund = eventFixture('order-refunded');
       Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-600', amount: 600.25 });
@@ -172,6 +178,147 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     await store.completeSend('c-1', claim.key, 'm-1');
     await expect(store.releaseSend('c-1', claim.key)).rejects.toThrow(/conditional/i);
     expect(await store.getSend('c-1', claim.key)).toMatchObject({ status: 'sent', messageId: 'm-1' });
+  });
+
+  describe('with reward coupons', () => {
+    couponContract(freshStore);
+  });
+
+  /** An item as stored, attributes the ports do not expose (ttl) included. */
+  const rawItem = async (pk: string, sk: string) => {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: dynamo.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    );
+    return (await doc.send(new GetCommand({ TableName: tableName, Key: { pk, sk } }))).Item;
+  };
+  const epoch = (iso: string) => Date.parse(iso) / 1000;
+  const DAY = 86_400;
+
+  it('issues a journey coupon once per step and refuses its code to another customer', async () => {
+    store = await freshStore();
+    const signer = testSigner();
+    const clock = { now: () => new Date('2026-03-01T10:00:00Z'), sleep: async () => {} };
+    const deps = { store, clock, signer, starter: { start: async () => {} }, defaultTimeZone: 'UTC' };
+    const step = {
+      customerId: 'c-1',
+      flowId: 'win-back',
+      journeyId: 'j-1',
+      revision: 'r',
+      stepId: 'coupon',
+      discount: { percent: 10 },
+      validMinutes: 7 * 1440,
+      prefix: 'COMEBACK',
+    };
+
+    const first = await issueCoupon(step, deps);
+    const retried = await issueCoupon(step, deps);
+    const other = await issueCoupon({ ...step, customerId: 'c-2' }, deps);
+
+    expect(retried.code).toBe(first.code);
+    expect(other.code).not.toBe(first.code);
+    await expect(
+      store.issueCoupon({
+        customerId: 'c-2',
+        code: first.code,
+        flowId: 'win-back',
+        journeyId: 'j-9',
+        stepId: 'coupon',
+        discount: { percent: 50 },
+        issuedAt: '2026-03-01T10:00:00Z',
+        expiresAt: '2026-03-08T10:00:00Z',
+      }),
+    ).rejects.toThrow(CouponCodeTakenError);
+    expect(await rawItem(keys.customer('c-2'), keys.coupon(first.code))).toBeUndefined();
+    // Kept 90 days past its expiry, both the customer's coupon and the code's own item.
+    const ttl = epoch('2026-03-08T10:00:00Z') + 90 * DAY;
+    expect(await rawItem(keys.customer('c-1'), keys.coupon(first.code))).toMatchObject({ ttl });
+    expect(await rawItem(keys.couponCode(first.code), keys.couponCodeItem)).toMatchObject({
+      ttl,
+      customerId: 'c-1',
+    });
+  });
+
+  const journey = (journeyId: string, at: string): Journey => ({
+    customerId: 'c-1',
+    flowId: 'review-request',
+    journeyId,
+    revision: 'r',
+    status: 'active',
+    enteredAt: at,
+    triggerEventId: journeyId,
+    exitOn: [],
+    buckets: {},
+    capped: false,
+  });
+  const wait = (journeyId: string, dueAt: string): Wait => ({
+    customerId: 'c-1',
+    flowId: 'review-request',
+    journeyId,
+    revision: 'r',
+    stepId: 'wait',
+    dueAt,
+    targets: {},
+    context: { trigger: {}, steps: {} },
+    status: 'waiting',
+  });
+
+  it('gives finished journeys and send claims a ttl 400 days out, and lists only live journeys', async () => {
+    store = await freshStore();
+    const at = '2026-01-10T00:00:00.000Z';
+    await store.enterJourney(journey('j-live', at), undefined, { exclusive: false });
+    await store.enterJourney(journey('j-done', at), { entries: 1 }, { exclusive: false });
+    await store.endJourney(journey('j-done', at), 'completed', at);
+    await store.claimSend({ customerId: 'c-1', key: 'f#e#s', templateId: 't', at });
+
+    expect(await rawItem(keys.customer('c-1'), keys.journey('review-request', 'j-done'))).toMatchObject({
+      ttl: epoch(at) + 400 * DAY,
+    });
+    expect(await rawItem(keys.customer('c-1'), keys.journey('review-request', 'j-live'))).not.toHaveProperty(
+      'ttl',
+    );
+    expect(await rawItem(keys.customer('c-1'), keys.send('f#e#s'))).toMatchObject({
+      ttl: epoch(at) + 400 * DAY,
+    });
+    const { journeys } = await store.listActive('c-1', at);
+    expect(journeys.map((j) => j.journeyId)).toEqual(['j-live']);
+  });
+
+  it('gives up a wait claimed and never resumed after 14 days: not listed, not claimed again', async () => {
+    store = await freshStore();
+    const claimedAt = '2026-01-10T00:00:00.000Z';
+    const later = '2026-01-25T00:00:00.000Z';
+    await store.enterJourney(journey('j-1', claimedAt), undefined, { exclusive: false });
+    await store.putWait(wait('j-1', claimedAt));
+    expect(await store.claimWait(wait('j-1', claimedAt), 'elapsed', claimedAt)).toBe(true);
+    // Still there (DynamoDB deletes within days, and DynamoDB Local runs without TTL) but expired.
+    expect(await rawItem(keys.customer('c-1'), keys.wait('review-request', 'j-1'))).toMatchObject({
+      status: 'resuming',
+      ttl: epoch(claimedAt) + 14 * DAY,
+    });
+
+    expect((await store.listActive('c-1', '2026-01-10T00:05:00.000Z')).waits).toHaveLength(1);
+    expect((await store.listActive('c-1', later)).waits).toEqual([]);
+    expect(await store.claimWait(wait('j-1', claimedAt), 'elapsed', later)).toBe(false);
+  });
+
+  it('reads one live journey among thirty finished ones for at most 1 RCU (eventually consistent)', async () => {
+    store = await freshStore();
+    const at = '2026-01-10T00:00:00.000Z';
+    await store.enterJourney(journey('j-live', at), undefined, { exclusive: false });
+    const read = async () => {
+      const before = capacity.length;
+      await store.listActive('c-1', at);
+      return capacity.slice(before).reduce((sum, c) => sum + c.units, 0);
+    };
+    const live = await read();
+    for (let i = 0; i < 30; i++) {
+      await store.enterJourney(journey(`j-${i}`, at), { entries: i + 1 }, { exclusive: false });
+      await store.endJourney(journey(`j-${i}`, at), 'completed', at);
+    }
+    const withFinished = await read();
+    expect((await store.listActive('c-1', at)).journeys).toHaveLength(1);
+    expect(live).toBe(0.5);
+    expect(withFinished).toBeLessThanOrEqual(1);
   });
 
   it('reports the capacity every call consumes', async () => {

@@ -1,4 +1,5 @@
 import type { CustomerProfile, ProfileChanges } from '../../domain/customer.ts';
+import { CouponCodeTakenError } from '../../domain/errors.ts';
 import type {
   Clock,
   CustomerStore,
@@ -13,13 +14,17 @@ import type {
   StoredSend,
   WriteOutcome,
 } from '../../domain/ports.ts';
+import { HmacSigner } from '../../functions/adapters/hmac-signer.ts';
 
 /** The CustomerStore contract in memory, with the same conditions the DynamoDB adapter enforces. */
 export class InMemoryCustomerStore implements CustomerStore {
   readonly profiles = new Map<string, CustomerProfile>();
   readonly orders = new Map<string, OrderRecord>();
   readonly entries = new Map<string, LedgerEntry>();
+  /** Per customer (`customer/code`), as the coupon items live in the customer's partition. */
   readonly coupons = new Map<string, RewardCoupon>();
+  /** Every code in use, whoever holds it: DynamoDB's one item per code across the table. */
+  readonly codes = new Map<string, string>();
   readonly due = new Map<string, string>();
   readonly sends = new Map<string, StoredSend>();
 
@@ -75,12 +80,16 @@ export class InMemoryCustomerStore implements CustomerStore {
     if (points.entries.some((e) => this.entries.has(`${customerId}/${e.entryId}`))) return 'conflict';
     const order = options.refund ? this.orders.get(`${customerId}/${options.refund.orderId}`) : undefined;
     if (options.refund && order?.refundedMinor !== options.refund.expectedRefundedMinor) return 'conflict';
-    if (options.coupon && this.coupons.has(options.coupon.code)) return 'conflict';
+    if (options.coupon && this.codes.has(options.coupon.code))
+      throw new CouponCodeTakenError(`coupon code ${options.coupon.code} belongs to another coupon`);
     if (order && options.refund) {
       order.refundedMinor += options.refund.refundMinor;
       order.pointsReversed += options.refund.pointsReversed;
     }
-    if (options.coupon) this.coupons.set(options.coupon.code, structuredClone(options.coupon));
+    if (options.coupon) {
+      this.codes.set(options.coupon.code, `${customerId}/reward:${options.coupon.requestId}`);
+      this.coupons.set(`${customerId}/${options.coupon.code}`, structuredClone(options.coupon));
+    }
     Object.assign(profile, options.changes ?? {});
     profile.version++;
     this.applyPoints(customerId, points);
@@ -111,8 +120,8 @@ export class InMemoryCustomerStore implements CustomerStore {
       .slice(0, limit)
       .map(([id]) => id);
   }
-  async getCoupon(_customerId: string, code: string) {
-    return this.coupons.get(code);
+  async getCoupon(customerId: string, code: string) {
+    return this.coupons.get(`${customerId}/${code}`);
   }
   async ledger(customerId: string) {
     return [...this.entries.values()].filter((e) => e.customerId === customerId);
@@ -150,6 +159,10 @@ export class CapturingMailer implements Mailer {
     return { messageId: `message-${this.sent.length}` };
   }
 }
+
+/** The HMAC signer the functions use, under a key of the test's choosing. */
+export const testSigner = (key = 'a test key that is long enough to sign with') =>
+  new HmacSigner(() => Promise.resolve(key));
 
 export const fixedClock = (iso = '2026-11-24T12:00:00Z'): Clock => ({
   now: () => new Date(iso),

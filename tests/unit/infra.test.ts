@@ -161,6 +161,40 @@ describe('the CDK stack', () => {
     }
   });
 
+  it('lets DynamoDB delete expired items by their numeric ttl attribute', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TimeToLiveSpecification: { AttributeName: 'ttl', Enabled: true },
+    });
+  });
+
+  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
+    const [secretId, ...others] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
+    expect(others).toEqual([]);
+    template.hasResourceProperties('AWS::SecretsManager::Secret', {
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+    const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
+    const withKey = functions
+      .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
+      .map(([, fn]) => fn.Metadata['rapport:entry']);
+    expect(withKey).toEqual(['functions/journey.ts', 'functions/redeem.ts']);
+    for (const [, fn] of functions)
+      expect(fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN ?? { Ref: secretId }).toEqual({
+        Ref: secretId,
+      });
+    const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+    );
+    expect(
+      readers.flatMap((policy) => policy.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort(),
+    ).toEqual(
+      functions
+        .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
+        .map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0])
+        .sort(),
+    );
+  });
+
   it('lets the mailer send only as the program sender, never from any identity', () => {
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('identity/example.com');

@@ -8,7 +8,7 @@ import type { PointsPolicy } from '../../domain/program.ts';
 import { flushOutbox, redeemReward, settleAccount } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { eventFixture } from '../support/fixtures.ts';
-import { InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { InMemoryCustomerStore, testSigner } from '../support/in-memory-customer-store.ts';
 import { loyaltyProgram } from '../support/program.ts';
 
 // Random histories of orders, refunds, redemptions, passing time and repeated deliveries, run
@@ -105,7 +105,7 @@ const run = async (policy: Policy, history: Command[]) => {
   const store = new InMemoryCustomerStore();
   let now = Date.parse('2026-01-01T00:00:00.000Z');
   const clock: Clock = { now: () => new Date(now), sleep: async () => {} };
-  const deps = { store, clock, program };
+  const deps = { store, clock, program, signer: testSigner() };
   const published: PublishedEvent[] = [];
   const publisher = {
     publish: async (events: readonly PublishedEvent[]) => {

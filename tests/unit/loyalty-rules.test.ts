@@ -19,7 +19,7 @@ import type { Program } from '../../domain/program.ts';
 import { flushOutbox, redeemReward, settleAccount } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { eventFixture } from '../support/fixtures.ts';
-import { InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { InMemoryCustomerStore, testSigner } from '../support/in-memory-customer-store.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const tiers = {
@@ -691,7 +691,7 @@ describe('points over time, through the use cases', () => {
         },
       ],
     });
-    const deps = () => ({ store, clock, program });
+    const deps = () => ({ store, clock, program, signer: testSigner() });
     const redeemEntries = async () => (await store.ledger('c-42')).filter((e) => e.kind === 'redeem');
 
     beforeEach(async () => {
@@ -722,7 +722,7 @@ describe('points over time, through the use cases', () => {
       expect(await redeemEntries()).toMatchObject([
         { entryId: 'redeem:req-1', points: -50, rewardId: 'five-off', couponCode: coupon.code },
       ]);
-      expect(store.coupons.get(coupon.code)).toMatchObject({ rewardId: 'five-off', cost: 50 });
+      expect(store.coupons.get(`c-42/${coupon.code}`)).toMatchObject({ rewardId: 'five-off', cost: 50 });
       expect(await problems()).toEqual([]);
     });
 
