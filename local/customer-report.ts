@@ -200,7 +200,11 @@ const skippedResult = z.object({ status: z.literal('skipped'), reason: z.string(
  * Skipped sends write nothing to the table; a waiting journey still carries its steps' results in
  * its context, so the skips of journeys that wait are known.
  */
-const skipsIn = (wait: Wait, triggerEventId: string | undefined): CustomerReport['sends'] => {
+const skipsIn = (
+  wait: Wait,
+  triggerEventId: string | undefined,
+  templateOf: (flowId: string, stepId: string) => string | undefined,
+): CustomerReport['sends'] => {
   const steps = z.record(z.string(), z.unknown()).safeParse(wait.context.steps);
   if (!steps.success) return [];
   return Object.entries(steps.data).flatMap(([stepId, result]) => {
@@ -211,6 +215,7 @@ const skipsIn = (wait: Wait, triggerEventId: string | undefined): CustomerReport
             flowId: wait.flowId,
             stepId,
             eventId: triggerEventId ?? wait.journeyId,
+            templateId: templateOf(wait.flowId, stepId),
             status: 'skipped' as const,
             reason: skipped.data.reason,
           },
@@ -326,6 +331,14 @@ export const readCustomer = async (
 
   const currency = project.program.currency;
   const account = profile.points;
+  // A skip records no template; the deployed flow's step names it.
+  const templates = new Map(
+    project.flows.flatMap(({ id, flow }) =>
+      allSteps(flow.steps).flatMap((step) =>
+        step.type === 'send_email' ? [[`${id}#${step.id}`, step.template]] : [],
+      ),
+    ),
+  );
   const triggers = new Map(journeys.map((j) => [`${j.flowId}#${j.journeyId}`, j.triggerEventId]));
   const byTime =
     <T>(time: (item: T) => string) =>
@@ -418,7 +431,11 @@ export const readCustomer = async (
         messageId: send.messageId,
         reason: send.reason,
       })),
-      ...waits.flatMap((wait) => skipsIn(wait, triggers.get(`${wait.flowId}#${wait.journeyId}`))),
+      ...waits.flatMap((wait) =>
+        skipsIn(wait, triggers.get(`${wait.flowId}#${wait.journeyId}`), (flowId, stepId) =>
+          templates.get(`${flowId}#${stepId}`),
+        ),
+      ),
     ].sort((a, b) => (a.at ?? '~').localeCompare(b.at ?? '~') || a.flowId.localeCompare(b.flowId)),
     journeys: journeys.sort(byTime((j) => j.enteredAt)).map((journey) => ({
       flowId: journey.flowId,
