@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { inspect, parseArgs } from 'node:util';
+import { ConfigError } from '#domain/errors.ts';
 
 // The one place that defines every `rapport` command's arguments: options, help text and validation.
 // parseCommandLine turns argv into a help text, a usage error or a checked invocation; it starts
@@ -289,10 +290,14 @@ export type Invocation = {
   };
 }[CommandName];
 
+/** Help exits 0 and a usage error 2, both without starting anything. */
 export type CommandLine =
-  | { kind: 'help'; text: string }
-  | { kind: 'usage-error'; message: string }
+  | { kind: 'help'; code: 0; text: string }
+  | { kind: 'usage-error'; code: 2; message: string }
   | { kind: 'invoke'; invocation: Invocation };
+
+const help = (text: string): CommandLine => ({ kind: 'help', code: 0, text });
+const usageError = (message: string): CommandLine => ({ kind: 'usage-error', code: 2, message });
 
 const isCommand = (name: string): name is CommandName => Object.hasOwn(COMMANDS, name);
 
@@ -338,10 +343,8 @@ export const overview = (): string =>
 
 // ---- parsing -------------------------------------------------------------------------------------
 
-const refuse = (name: string, message: string): CommandLine => ({
-  kind: 'usage-error',
-  message: `rapport ${name}: ${message} (see rapport ${name} --help)`,
-});
+const refuse = (name: string, message: string): CommandLine =>
+  usageError(`rapport ${name}: ${message} (see rapport ${name} --help)`);
 
 /** Options before a `--` terminator: after it, `--help` is an argument like any other. */
 const asksForHelp = (args: readonly string[]) => {
@@ -350,7 +353,7 @@ const asksForHelp = (args: readonly string[]) => {
 };
 
 const parseCommand = (name: CommandName, args: string[], cwd: string): CommandLine => {
-  if (asksForHelp(args)) return { kind: 'help', text: commandHelp(name) };
+  if (asksForHelp(args)) return help(commandHelp(name));
   const spec: CommandSpec<OptionSpecs> = COMMANDS[name];
   // Not strict: every refusal below is worded here, naming the option, instead of parseArgs' messages.
   const { tokens } = parseArgs({
@@ -407,18 +410,31 @@ const parseCommand = (name: CommandName, args: string[], cwd: string): CommandLi
 /** argv (without node and the script) to what the CLI should do. */
 export const parseCommandLine = (argv: readonly string[], cwd = process.cwd()): CommandLine => {
   const [name, ...args] = argv;
-  if (name === undefined || name === '--help' || name === '-h') return { kind: 'help', text: overview() };
+  if (name === undefined || name === '--help' || name === '-h') return help(overview());
   if (name === 'help') {
     const [topic, ...more] = args;
-    if (topic === undefined) return { kind: 'help', text: overview() };
+    if (topic === undefined) return help(overview());
     if (more.length > 0 || !isCommand(topic))
-      return {
-        kind: 'usage-error',
-        message: `rapport help: no command "${args.join(' ')}" (see rapport --help)`,
-      };
-    return { kind: 'help', text: commandHelp(topic) };
+      return usageError(`rapport help: no command "${args.join(' ')}" (see rapport --help)`);
+    return help(commandHelp(topic));
   }
-  if (!isCommand(name))
-    return { kind: 'usage-error', message: `rapport: unknown command "${name}" (see rapport --help)` };
+  if (!isCommand(name)) return usageError(`rapport: unknown command "${name}" (see rapport --help)`);
   return parseCommand(name, args, cwd);
+};
+
+/**
+ * An error as the CLI prints it: one line, the message and its causes' (a ConfigError lists its
+ * problems, one a line); with `debug` (RAPPORT_DEBUG=1) the whole error with its stack and causes.
+ */
+export const describeError = (error: unknown, debug: boolean): string => {
+  if (debug) return inspect(error, { depth: 6 });
+  if (error instanceof ConfigError) return error.message;
+  const messages: string[] = [];
+  for (let e: unknown = error; e !== undefined && messages.length < 4; ) {
+    const message = (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ').trim();
+    // The SDK's causes often repeat the message they wrap.
+    if (message && !messages.some((m) => m.includes(message))) messages.push(message);
+    e = e instanceof Error ? e.cause : undefined;
+  }
+  return `${messages.join(': ') || 'failed'} (RAPPORT_DEBUG=1 shows the stack)`;
 };
