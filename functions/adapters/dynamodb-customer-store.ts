@@ -82,7 +82,7 @@ export const accountSchema = z.object({
     }),
   ),
 });
-const profileItem = z.object({
+export const profileItem = z.object({
   customerId: z.string(),
   email: z.string(),
   name: z.string(),
@@ -151,7 +151,7 @@ const rewardCouponItem = z.object({
   issuedAt: z.string(),
   expiresAt: z.string(),
 });
-const sendItem = z.object({
+export const sendItem = z.object({
   customerId: z.string(),
   key: z.string(),
   templateId: z.string(),

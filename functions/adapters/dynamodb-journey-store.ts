@@ -23,7 +23,7 @@ import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
 // Journeys, waits, coupons and sweep cursors, in the same table and partitions as the customer.
 
 const listen = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() });
-const journeyItem = z.object({
+export const journeyItem = z.object({
   customerId: z.string(),
   flowId: z.string(),
   journeyId: z.string(),
@@ -38,7 +38,7 @@ const journeyItem = z.object({
   buckets: z.record(z.string(), z.number()),
   capped: z.boolean().default(false),
 });
-const waitItem = z.object({
+export const waitItem = z.object({
   customerId: z.string(),
   flowId: z.string(),
   journeyId: z.string(),

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../domain/workflow/compile.ts';
 import { flowJsonSchema, programJsonSchema } from '../../domain/workflow/json-schema.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
+import { COMMANDS, type CommandLine, describeError, parseCommandLine } from '../../local/cli-options.ts';
 import {
   formatJson,
   graphCommand,
@@ -14,6 +15,7 @@ import {
   testPatternCommand,
   validateCommand,
 } from '../../local/commands.ts';
+import { readStackFile, removeStackFile, writeStackFile } from '../../local/stack-file.ts';
 
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 
@@ -391,5 +393,227 @@ describe('rapport schemas', () => {
         '',
       ].join('\n'),
     );
+  });
+});
+
+describe('rapport arguments', () => {
+  const names = Object.keys(COMMANDS);
+  const helpOf = (line: CommandLine) => {
+    if (line.kind !== 'help') throw new Error(`expected help, got ${JSON.stringify(line)}`);
+    return line;
+  };
+  const refusal = (argv: string[]) => {
+    const line = parseCommandLine(argv, root);
+    if (line.kind !== 'usage-error') throw new Error(`expected a refusal, got ${JSON.stringify(line)}`);
+    return line;
+  };
+  const invocation = (argv: string[]) => {
+    const line = parseCommandLine(argv, root);
+    if (line.kind !== 'invoke') throw new Error(`expected an invocation, got ${JSON.stringify(line)}`);
+    return line.invocation;
+  };
+
+  it.each(names)('answers `%s --help` and `-h` with its own usage and every option, exit 0', (name) => {
+    const long = helpOf(parseCommandLine([name, '--help']));
+    expect(long.code).toBe(0);
+    expect(long.text.split('\n')[0]).toMatch(new RegExp(`^rapport ${name}( |$)`));
+    for (const option of Object.keys(COMMANDS[name as keyof typeof COMMANDS].options))
+      expect(long.text).toMatch(new RegExp(`^  --${option}\\b`, 'm'));
+    expect(long.text).toContain('-h, --help');
+    expect(parseCommandLine([name, '-h'])).toEqual(long);
+    expect(parseCommandLine(['help', name])).toEqual(long);
+  });
+
+  it('answers help before looking at the other arguments, so a broken command line still gets it', () => {
+    expect(helpOf(parseCommandLine(['run', '--limit', 'abc', '--help'])).text).toMatch(
+      /^rapport run \[options\]/,
+    );
+    expect(helpOf(parseCommandLine(['serve', 'extra', '-h'])).text).toMatch(/^rapport serve /);
+  });
+
+  it('takes --help after a -- terminator as an argument, not a request for help', () => {
+    expect(invocation(['validate', '--', '--help'])).toEqual({
+      name: 'validate',
+      values: {},
+      positionals: ['--help'],
+    });
+  });
+
+  it('prints the overview, listing every command, for rapport, --help, -h and help', () => {
+    const overview = helpOf(parseCommandLine([]));
+    for (const name of names) expect(overview.text).toMatch(new RegExp(`^  ${name} +\\S`, 'm'));
+    expect(overview.text).toContain('RAPPORT_DEBUG=1');
+    for (const argv of [['--help'], ['-h'], ['help']]) expect(parseCommandLine(argv)).toEqual(overview);
+  });
+
+  it.each([
+    [['run', '--limit', 'abc'], 'rapport run: --limit must be a whole number of at least 1, got "abc"'],
+    [['run', '--limit', '-3'], 'rapport run: --limit must be a whole number of at least 1, got "-3"'],
+    [['run', '--limit=0'], 'rapport run: --limit must be a whole number of at least 1, got "0"'],
+    [['run', '--limit', '1.5'], 'rapport run: --limit must be a whole number of at least 1, got "1.5"'],
+    [
+      ['simulate', 'welcome', '--until', '2026-13-01'],
+      'rapport simulate: --until must be a date YYYY-MM-DD, got "2026-13-01"',
+    ],
+    [
+      ['simulate', 'welcome', '--until', '2025-02-29'],
+      'rapport simulate: --until must be a date YYYY-MM-DD, got "2025-02-29"',
+    ],
+    [
+      ['simulate', 'welcome', '--until', 'tomorrow'],
+      'rapport simulate: --until must be a date YYYY-MM-DD, got "tomorrow"',
+    ],
+    [['run', '--dataset', 'data/missing.txt'], 'rapport run: --dataset data/missing.txt: no such file'],
+    [['run', '--dataset', 'data'], 'rapport run: --dataset data: not a file'],
+    [
+      ['run', '--json', 'no-such-dir/summary.json'],
+      'rapport run: --json no-such-dir/summary.json: no such folder no-such-dir',
+    ],
+    [['run', '--frobnicate'], 'rapport run: unknown option --frobnicate'],
+    [['run', '-x'], 'rapport run: unknown option -x'],
+    [['run', '--limit'], 'rapport run: --limit needs a value (N)'],
+    [['run', '--limit', '--exit'], 'rapport run: --limit needs a value (N)'],
+    [['run', '--limit', '5', '--limit', '6'], 'rapport run: --limit is given twice'],
+    [['run', '--exit=yes'], 'rapport run: --exit takes no value'],
+    [['run', '--keep', '--exit'], 'rapport run: --keep and --exit contradict each other'],
+    [['run', 'extra'], 'rapport run: takes no arguments, got "extra"'],
+    [['run', '--flows', 'a,,b'], 'rapport run: --flows must be names separated by commas, got "a,,b"'],
+    [['serve', '--port', '70000'], 'rapport serve: --port must be a port from 0 to 65535, got "70000"'],
+    [['bench', '--fast'], 'rapport bench: unknown option --fast'],
+    [['customer'], 'rapport customer: needs ID'],
+    [['customer', 'a', 'b'], 'rapport customer: takes ID, got 2 arguments'],
+    [
+      ['customer', 'c-1', '--endpoint', 'http://127.0.0.1:8000'],
+      'rapport customer: --endpoint needs --table NAME',
+    ],
+    [
+      ['customer', 'c-1', '--endpoint', 'localhost', '--table', 't'],
+      'rapport customer: --endpoint must be an http(s) URL such as http://127.0.0.1:8000, got "localhost"',
+    ],
+    [['customer', 'c-1', '--table', ''], 'rapport customer: --table must not be empty'],
+    [['reconcile'], 'rapport reconcile: needs --table NAME'],
+    [['liability', '--liability', '--table', 't'], 'rapport liability: unknown option --liability'],
+    [['graph'], 'rapport graph: needs FLOW'],
+    [['graph', 'a', 'b'], 'rapport graph: takes FLOW, got 2 arguments'],
+    [['simulate'], 'rapport simulate: needs FLOW'],
+    [['test-pattern', '{}'], 'rapport test-pattern: takes PATTERN_JSON EVENT_JSON, or --batch FILE.ndjson'],
+    [
+      ['test-pattern', '--batch', 'x.ndjson', '{}'],
+      'rapport test-pattern: --batch FILE takes no other arguments',
+    ],
+    [['schemas', '--check', 'now'], 'rapport schemas: takes no arguments, got "now"'],
+  ])('refuses %j with exit 2: %s', (argv, message) => {
+    expect(refusal(argv)).toEqual({
+      kind: 'usage-error',
+      code: 2,
+      message: `${message} (see rapport ${argv[0]} --help)`,
+    });
+  });
+
+  it('refuses an unknown command and help on one, pointing to the overview', () => {
+    expect(refusal(['frob'])).toEqual({
+      kind: 'usage-error',
+      code: 2,
+      message: 'rapport: unknown command "frob" (see rapport --help)',
+    });
+    expect(refusal(['help', 'frob']).message).toBe('rapport help: no command "frob" (see rapport --help)');
+  });
+
+  it('hands the commands their values parsed: numbers, absolute paths, lists, dates and flags', () => {
+    expect(
+      invocation([
+        'run',
+        '--limit',
+        '100',
+        '--dataset',
+        'data/cdnow_sample.txt',
+        '--flows',
+        'thank-you,welcome',
+        '--exit',
+      ]),
+    ).toEqual({
+      name: 'run',
+      values: {
+        limit: 100,
+        dataset: join(root, 'data/cdnow_sample.txt'),
+        flows: ['thank-you', 'welcome'],
+        exit: true,
+      },
+      positionals: [],
+    });
+    expect(invocation(['simulate', 'welcome', '--until', '2028-02-29', '--json=out.json'])).toEqual({
+      name: 'simulate',
+      values: { until: '2028-02-29', json: join(root, 'out.json') },
+      positionals: ['welcome'],
+    });
+    expect(
+      invocation(['customer', 'c-1', '--json', '--endpoint', 'http://127.0.0.1:8000', '--table', 't']),
+    ).toEqual({
+      name: 'customer',
+      values: { json: true, endpoint: 'http://127.0.0.1:8000', table: 't' },
+      positionals: ['c-1'],
+    });
+    expect(invocation(['serve', '--port', '0']).values).toEqual({ port: 0 });
+    expect(invocation(['test-pattern', '{"a":[1]}', '{"a":1}']).positionals).toEqual([
+      '{"a":[1]}',
+      '{"a":1}',
+    ]);
+    expect(invocation(['validate', 'workflows/flows', 'workflows/program.yaml']).positionals).toHaveLength(2);
+  });
+});
+
+describe('rapport errors', () => {
+  it('prints an error as one line with its causes, and no stack', () => {
+    const error = new Error('cannot read table t', {
+      cause: new Error('connect ECONNREFUSED\n127.0.0.1:8000'),
+    });
+    const line = describeError(error, false);
+    expect(line).toBe(
+      'cannot read table t: connect ECONNREFUSED 127.0.0.1:8000 (RAPPORT_DEBUG=1 shows the stack)',
+    );
+    expect(line).not.toContain('\n');
+  });
+
+  it('shows the stack and the causes with RAPPORT_DEBUG=1', () => {
+    const text = describeError(new Error('outer', { cause: new Error('inner') }), true);
+    expect(text).toMatch(/Error: outer\n\s+at /);
+    expect(text).toContain('inner');
+  });
+});
+
+describe('the local stack file', () => {
+  const info = {
+    pid: process.pid,
+    dynamoDbEndpoint: 'http://127.0.0.1:8000',
+    tableName: 'rapport-local',
+    region: 'us-east-1',
+    eventsEndpoint: 'http://127.0.0.1:4010',
+    sesEndpoint: 'http://127.0.0.1:8005',
+    startedAt: '2026-01-01T00:00:00.000Z',
+  };
+
+  it('is read back while its process lives, and ignored once it has died', () => {
+    const file = join(folderWith({}), 'stack.json');
+    expect(readStackFile(file)).toBeUndefined();
+    writeStackFile(info, file);
+    expect(readStackFile(file)).toEqual(info);
+    expect(readStackFile(file, () => false)).toBeUndefined();
+  });
+
+  it('is removed only by the process that wrote it', () => {
+    const file = join(folderWith({}), 'stack.json');
+    writeStackFile(info, file);
+    removeStackFile(process.pid + 1, file);
+    expect(readStackFile(file)).toEqual(info);
+    removeStackFile(process.pid, file);
+    expect(readStackFile(file)).toBeUndefined();
+  });
+
+  it('names the field of a stack file that does not parse', () => {
+    const file = join(folderWith({}), 'stack.json');
+    writeFileSync(file, JSON.stringify({ ...info, tableName: 7 }));
+    expect(() => readStackFile(file)).toThrow(/stack\.json: tableName: /);
+    writeFileSync(file, '{');
+    expect(() => readStackFile(file)).toThrow(/stack\.json is not JSON/);
   });
 });
