@@ -1,7 +1,9 @@
 import type { CustomerProfile, ProfileChanges } from '../../domain/customer.ts';
+import { shardOf } from '../../domain/journeys.ts';
 import type {
   Clock,
   CustomerStore,
+  DueAccount,
   LedgerEntry,
   Mailer,
   OrderRecord,
@@ -11,6 +13,7 @@ import type {
   RewardCoupon,
   SendClaim,
   StoredSend,
+  TimerIndexState,
   WriteOutcome,
 } from '../../domain/ports.ts';
 
@@ -105,11 +108,22 @@ export class InMemoryCustomerStore implements CustomerStore {
     if (points.due === undefined) this.due.delete(customerId);
     else this.due.set(customerId, points.due);
   }
-  async duePointAccounts(_shard: number, now: string, limit: number) {
+  async duePointAccounts(shard: number, now: string, limit: number, after?: DueAccount) {
+    // The index's order and key condition: `${dueAt}#${customerId}` <= `${now}#~`, after `after`.
+    const sortKey = (entry: DueAccount) => `${entry.dueAt}#${entry.customerId}`;
     return [...this.due]
-      .filter(([, due]) => due <= now)
-      .slice(0, limit)
-      .map(([id]) => id);
+      .map(([customerId, dueAt]) => ({ customerId, dueAt }))
+      .filter((entry) => shardOf(entry.customerId) === shard && sortKey(entry) <= `${now}#~`)
+      .filter((entry) => !after || sortKey(entry) > sortKey(after))
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
+      .slice(0, limit);
+  }
+  timerIndexState: TimerIndexState | undefined;
+  async getTimerIndexState() {
+    return structuredClone(this.timerIndexState);
+  }
+  async setTimerIndexState(state: TimerIndexState) {
+    this.timerIndexState = structuredClone(state);
   }
   async getCoupon(_customerId: string, code: string) {
     return this.coupons.get(code);
