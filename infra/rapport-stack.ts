@@ -1,9 +1,10 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { type CfnRule, EventBus, Rule, RuleTargetInput, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
@@ -239,6 +240,28 @@ export class RapportStack extends Stack {
       targets: [
         new LambdaFunction(sweeper, { event: RuleTargetInput.fromObject(project.sweep), retryAttempts: 2 }),
       ],
+    });
+
+    // The sweeper steps over a failing customer or step (so one cannot stop the rest) and logs each
+    // sweep's totals: `failed` above zero is what an operator must hear about.
+    const sweepFailures = new MetricFilter(this, 'SweepFailures', {
+      logGroup: sweeper.logGroup,
+      filterPattern: FilterPattern.all(
+        FilterPattern.stringValue('$.message', '=', 'swept'),
+        FilterPattern.numberValue('$.failed', '>', 0),
+      ),
+      metricNamespace: `Rapport/${this.stackName}`,
+      metricName: 'SweepFailures',
+      metricValue: '$.failed',
+    });
+    new Alarm(this, 'SweepFailuresAlarm', {
+      alarmDescription:
+        'The sweeper stepped over failures (log lines "sweep step failed" name each customer and step)',
+      metric: sweepFailures.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
