@@ -61,6 +61,22 @@ export interface RewardCoupon {
   expiresAt: string;
 }
 
+/** An account's entry on the timer index. */
+export interface DueAccount {
+  customerId: string;
+  dueAt: string;
+}
+
+/**
+ * Index entries hold due times computed by the program's timing rules when they were written; a
+ * program edit can make them late. `fingerprint` names the rules every entry agrees with;
+ * `recheck`, a pass over the index for newer rules, and where it got to.
+ */
+export interface TimerIndexState {
+  fingerprint?: string | undefined;
+  recheck?: { fingerprint: string; shard: number; after?: DueAccount | undefined } | undefined;
+}
+
 export type WriteOutcome = 'applied' | 'duplicate' | 'conflict';
 
 export interface SendClaim {
@@ -107,8 +123,14 @@ export interface CustomerStore {
     points: PointsWrite,
     options?: PointsWriteOptions,
   ): Promise<WriteOutcome>;
-  /** Customers whose points account is due for settlement by `now`, in one timer shard. */
-  duePointAccounts(shard: number, now: string, limit: number): Promise<string[]>;
+  /**
+   * Points accounts due for settlement by `now` in one timer shard, earliest first, with the due
+   * time the index holds: up to `limit`, continuing after `after` (the last entry of the previous page).
+   */
+  duePointAccounts(shard: number, now: string, limit: number, after?: DueAccount): Promise<DueAccount[]>;
+  /** The points timing rules the timer index was computed with, and any re-check in progress. */
+  getTimerIndexState(): Promise<TimerIndexState | undefined>;
+  setTimerIndexState(state: TimerIndexState): Promise<void>;
   getCoupon(customerId: string, code: string): Promise<RewardCoupon | undefined>;
   /** Every ledger entry of one customer, oldest first. */
   ledger(customerId: string): Promise<LedgerEntry[]>;
@@ -177,8 +199,11 @@ export interface JourneyStore {
   /** waiting -> resuming with an outcome, once: an event and a timer race for it, one wins. */
   claimWait(wait: Wait, outcome: ResumeOutcome, at: string): Promise<boolean>;
   deleteWait(wait: Wait): Promise<void>;
-  /** Waits due by `now` in one timer shard, earliest first: still waiting, or claimed long ago and not resumed. */
-  dueWaits(shard: number, now: string, limit: number): Promise<Wait[]>;
+  /**
+   * Waits due by `now` in one timer shard, earliest first: still waiting, or claimed long ago and
+   * not resumed. Up to `limit`, continuing after `after` (the last wait of the previous page).
+   */
+  dueWaits(shard: number, now: string, limit: number, after?: Wait): Promise<Wait[]>;
   /**
    * Writes the coupon once (a retry of the same journey step gets the stored one); its code must be
    * free across the table: CouponCodeTakenError if another coupon holds it.
@@ -205,8 +230,16 @@ export interface JourneyStore {
     monthDay: string,
   ): Promise<{ customerId: string; timeZone?: string | undefined }[]>;
   customerIds(): AsyncIterable<string[]>;
-  getCursor(name: string): Promise<string | undefined>;
-  setCursor(name: string, value: string): Promise<void>;
+  getCursor(name: string): Promise<SweepCursor | undefined>;
+  setCursor(name: string, cursor: SweepCursor): Promise<void>;
+}
+
+/** How far a sweep trigger (inactivity, a date, a schedule) has been published. */
+export interface SweepCursor {
+  /** Every trigger up to this instant is published. */
+  at: string;
+  /** The trigger the last sweep could not publish, right after `at`, and in how many sweeps in a row. */
+  failing?: { eventId: string; attempts: number } | undefined;
 }
 
 export interface JourneyStarter {

@@ -38,6 +38,8 @@ export const keys = {
   date: (field: string) => `DATE#${field}`,
   flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
   cursor: 'SWEEP',
+  /** Under the cursor partition: which timing rules the points timer index agrees with. */
+  timerIndexState: 'TIMER_INDEX',
   /** The points account's next due time, on the index: one item per customer with anything due. */
   pointsDue: 'POINTS_DUE',
   indexTimer: (shard: number) => `TIMER#${shard}`,

@@ -33,8 +33,17 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       ),
     )
     .use(parseInput(inputSchema))
-    .handler(async (config, context) =>
-      sweep(config, { ...runtime(), timeLeft: () => context.getRemainingTimeInMillis() }),
-    );
+    .handler(async (config, context) => {
+      const { logger, ...deps } = runtime();
+      const result = await sweep(config, {
+        ...deps,
+        timeLeft: () => context.getRemainingTimeInMillis(),
+        // One line per failure: ids and the error's name, never a message (it may quote an address).
+        report: (failure) => logger.error('sweep step failed', { task: 'sweep', ...failure }),
+      });
+      // The stack's metric filter reads `failed` from this line.
+      logger.info('swept', { task: 'sweep', ...result });
+      return result;
+    });
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -1,4 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import {
   type CfnEventBus,
@@ -10,7 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -300,6 +301,28 @@ export class RapportStack extends Stack {
           deadLetterQueue: deadLetters,
         }),
       ],
+    });
+
+    // The sweeper steps over a failing customer or step (so one cannot stop the rest) and logs each
+    // sweep's totals: `failed` above zero is what an operator must hear about.
+    const sweepFailures = new MetricFilter(this, 'SweepFailures', {
+      logGroup: sweeper.logGroup,
+      filterPattern: FilterPattern.all(
+        FilterPattern.stringValue('$.message', '=', 'swept'),
+        FilterPattern.numberValue('$.failed', '>', 0),
+      ),
+      metricNamespace: `Rapport/${this.stackName}`,
+      metricName: 'SweepFailures',
+      metricValue: '$.failed',
+    });
+    new Alarm(this, 'SweepFailuresAlarm', {
+      alarmDescription:
+        'The sweeper stepped over failures (log lines "sweep step failed" name each customer and step)',
+      metric: sweepFailures.metric({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
     new CfnOutput(this, 'EventBusName', {

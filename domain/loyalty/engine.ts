@@ -357,3 +357,9 @@ export const nextDue = (account: PointsAccount, program: Program): string | unde
   if (account.tier?.reviewAt) times.push(account.tier.reviewAt);
   return times.sort()[0];
 };
+
+/**
+ * The program rules nextDue reads (lot and tier times are stored on the account): when this
+ * changes, due times on the timer index may be late, and the sweeper re-checks them.
+ */
+export const dueRulesFingerprint = (program: Program): string => JSON.stringify(program.points.expiry);

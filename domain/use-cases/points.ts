@@ -109,16 +109,21 @@ export const awardFixed = async (input: AwardNamedInput, deps: PointsDeps) => {
 export const settleAccount = async (customerId: string, deps: PointsDeps): Promise<number> =>
   (await settleOnce(customerId, deps)).written;
 
-/** Settles a due account, then publishes its outbox only if it holds anything (most do not: no second read). */
+/**
+ * Settles a due account, then publishes its outbox only if it holds anything (most do not: no second read).
+ * `indexedDue` is the due time the timer index holds: when the program's timing changed since it
+ * was written, the account's due time recomputed now differs, and the write moves the entry.
+ */
 export const settleAndPublish = async (
   customerId: string,
   deps: PointsDeps & { publisher: EventPublisher },
+  indexedDue?: string,
 ): Promise<{ written: number; published: number }> => {
-  const { written, outbox } = await settleOnce(customerId, deps);
+  const { written, outbox } = await settleOnce(customerId, deps, indexedDue);
   return { written, published: outbox ? await flushOutbox(customerId, deps) : 0 };
 };
 
-const settleOnce = async (customerId: string, deps: PointsDeps) => {
+const settleOnce = async (customerId: string, deps: PointsDeps, indexedDue?: string) => {
   const { store, clock, program } = deps;
   let written = 0;
   let outbox = false;
@@ -128,6 +133,7 @@ const settleOnce = async (customerId: string, deps: PointsDeps) => {
     const posting = openAccount(profile.customerId, profile.points, program, clock.now().toISOString());
     outbox = posting.account.outbox.length > 0;
     const write = pointsWrite(profile.points, posting, program);
+    if (indexedDue !== undefined) write.dueBefore = indexedDue;
     if (
       write.entries.length === 0 &&
       write.due === write.dueBefore &&

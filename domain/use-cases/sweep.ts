@@ -1,8 +1,10 @@
-import { addDuration, resumeInput, TIMER_SHARDS } from '../journeys.ts';
-import { localParts, nextAnnualDate, nextLocalTime, type Weekday } from '../local-time.ts';
+import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
+import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, type Weekday } from '../local-time.ts';
+import { dueRulesFingerprint } from '../loyalty/engine.ts';
 import type {
   Clock,
   CustomerStore,
+  DueAccount,
   EventPublisher,
   JourneyStarter,
   JourneyStore,
@@ -17,20 +19,47 @@ import { settleAndPublish } from './points.ts';
 // of each timer shard, the slice of last orders that crossed an inactivity threshold since the
 // previous sweep, and today's birthdays.
 
+/** What the sweep reads and writes: the customer store and the journey store's timer parts. */
+export type SweepStore = CustomerStore &
+  Pick<
+    JourneyStore,
+    | 'dueWaits'
+    | 'claimWait'
+    | 'deleteWait'
+    | 'lastOrderedBetween'
+    | 'customersWithDate'
+    | 'customerIds'
+    | 'getCursor'
+    | 'setCursor'
+  >;
+
 export interface SweepDeps {
-  store: CustomerStore & JourneyStore;
+  store: SweepStore;
   clock: Clock;
   starter: JourneyStarter;
   publisher: EventPublisher;
   /** Milliseconds left before the invocation times out; settling stops in time and says `more`. */
   timeLeft?: (() => number) | undefined;
+  /** Hears of every failure the sweep stepped over; the handler logs each as one line. */
+  report?: ((failure: SweepFailure) => void) | undefined;
+}
+
+/** One failure the sweep stepped over: never a message (it may quote customer data), only names and ids. */
+export interface SweepFailure {
+  /** `settle`, `recheck`, `resume`, or a cursor: `inactivity#113`, `date#birthday#09:00`, `schedule#<flow>`. */
+  step: string;
+  customerId?: string | undefined;
+  /** The error's name. */
+  error: string;
+  /** The trigger given up on (see `publishInOrder`), with the sweeps it failed in. */
+  deadLetter?: { eventId: string; attempts: number } | undefined;
 }
 
 /** Stop taking new accounts with this much time left: a settlement batch finishes well inside it. */
 const SAFETY_MS = 15_000;
 
 export interface SweepResult {
-  /** Accounts were still due when the time budget ran out: the next sweep continues. */
+  /** Accounts were still due (or still to re-check) when the time budget ran out: the next sweep continues. */
   more?: boolean;
   settled: number;
   published: number;
@@ -38,159 +67,371 @@ export interface SweepResult {
   inactive: number;
   dates: number;
   scheduled: number;
+  /** Failures stepped over (each reported): the deployed stack alarms when this is above zero. */
+  failed: number;
+  /** Triggers given up on after MAX_ATTEMPTS sweeps, each reported with its event id for a replay. */
+  deadLettered: number;
+}
+
+/** One sweep's clock, dependencies and running totals, handed to every step. */
+interface Run {
+  now: Date;
+  deps: SweepDeps;
+  result: SweepResult;
+  /** Accounts settled in this sweep: one that is still due waits for the next. */
+  seen: Set<string>;
+  fail(step: string, error: unknown, customerId?: string, deadLetter?: SweepFailure['deadLetter']): void;
+  outOfTime(): boolean;
 }
 
 const PAGE = 100;
 const DAY_MS = 86_400_000;
+const END_OF_TIME = '9999-12-31T23:59:59.999Z';
 
-export const sweep = async (config: SweepConfig, deps: SweepDeps): Promise<SweepResult> => {
-  const now = deps.clock.now();
-  const result: SweepResult = { settled: 0, published: 0, resumed: 0, inactive: 0, dates: 0, scheduled: 0 };
-  if (config.program) Object.assign(result, await settleDueAccounts(now, config.program, deps));
-  result.resumed = await resumeDueWaits(now, deps);
-  for (const days of config.inactivityDays) result.inactive += await emitInactive(days, now, deps);
-  for (const date of config.dates) result.dates += await emitDates(date, config.timeZone, now, deps);
+const errorName = (error: unknown) => (error instanceof Error ? error.name : typeof error);
+
+/**
+ * Every step runs whatever the others did, and inside a step every customer whatever happened to
+ * the others: a failure is counted, reported and stepped over, never thrown (a throw would stop
+ * every later step for everyone, every minute).
+ */
+export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): Promise<SweepResult> => {
+  const result: SweepResult = {
+    settled: 0,
+    published: 0,
+    resumed: 0,
+    inactive: 0,
+    dates: 0,
+    scheduled: 0,
+    failed: 0,
+    deadLettered: 0,
+  };
+  const run: Run = {
+    now: deps.clock.now(),
+    deps,
+    result,
+    seen: new Set(),
+    fail: (step, error, customerId, deadLetter) => {
+      result.failed++;
+      if (deadLetter) result.deadLettered++;
+      deps.report?.({ step, customerId, error: errorName(error), deadLetter });
+    },
+    outOfTime: () => deps.timeLeft !== undefined && deps.timeLeft() < SAFETY_MS,
+  };
+  const step = async (name: string, work: () => Promise<unknown>) => {
+    try {
+      await work();
+    } catch (error) {
+      run.fail(name, error);
+    }
+  };
+  const { program } = config;
+  if (program) {
+    await step('settle', () => settleDueAccounts(run, program, page));
+    await step('recheck', () => recheckTimerIndex(run, program, page));
+  }
+  await step('resume', () => resumeDueWaits(run, page));
+  for (const days of config.inactivityDays)
+    await step(`inactivity#${days}`, async () => {
+      result.inactive += await emitInactive(run, days);
+    });
+  for (const date of config.dates)
+    await step(`date#${date.field}#${date.at}`, async () => {
+      result.dates += await emitDates(run, date, config.timeZone);
+    });
   for (const schedule of config.schedules)
-    result.scheduled += await emitScheduled(schedule, config.timeZone, now, deps);
+    await step(`schedule#${schedule.flowId}`, async () => {
+      result.scheduled += await emitScheduled(run, schedule, config.timeZone);
+    });
   return result;
+};
+
+/** Settles index entries, a handful at once (accounts are independent), each failure its own. */
+const settleEntries = async (run: Run, program: Program, step: string, entries: DueAccount[]) => {
+  const pointsDeps = { ...run.deps, program };
+  const fresh = entries.filter((entry) => !run.seen.has(entry.customerId));
+  for (const entry of fresh) run.seen.add(entry.customerId);
+  for (let i = 0; i < fresh.length; i += 8) {
+    await Promise.all(
+      fresh.slice(i, i + 8).map(async ({ customerId, dueAt }) => {
+        try {
+          // Read each count after its await: `settled += await ...` would add to a stale total.
+          const { written, published } = await settleAndPublish(customerId, pointsDeps, dueAt);
+          run.result.settled += written;
+          run.result.published += published;
+        } catch (error) {
+          // Its entry stays due: the next sweep tries again, and it holds back no one (the index is paged past it).
+          run.fail(step, error, customerId);
+        }
+      }),
+    );
+  }
 };
 
 /**
  * Points accounts with something due (maturity, expiry, a warning, a tier review, an unpublished
  * event): each is settled under its version guard, so a sweep that overlaps another does no harm.
+ * Settling also rewrites an entry whose stored time the program no longer gives.
  */
-const settleDueAccounts = async (now: Date, program: Program, deps: SweepDeps) => {
-  const at = now.toISOString();
-  const pointsDeps = { ...deps, program };
-  let settled = 0;
+const settleDueAccounts = async (run: Run, program: Program, page: number) => {
+  const at = run.now.toISOString();
+  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+    try {
+      let after: DueAccount | undefined;
+      for (;;) {
+        if (run.outOfTime()) {
+          run.result.more = true;
+          return;
+        }
+        const due = await run.deps.store.duePointAccounts(shard, at, page, after);
+        await settleEntries(run, program, 'settle', due);
+        if (due.length < page) break;
+        after = due.at(-1);
+      }
+    } catch (error) {
+      run.fail('settle', error);
+    }
+  }
+};
+
+/**
+ * After a program edit that moves due times (a longer `warnDaysBefore`), entries written before
+ * it may be late, and a late entry is never read in time. The index state remembers which timing
+ * rules its entries agree with; when they differ from the program's, every entry is settled once
+ * more, shard by shard and page by page within the time budget, from where the last sweep stopped.
+ * An account that fails is reported and passed: its entry is corrected when it comes due.
+ */
+const recheckTimerIndex = async (run: Run, program: Program, page: number) => {
+  const { store } = run.deps;
+  const fingerprint = dueRulesFingerprint(program);
+  const state = await store.getTimerIndexState();
+  if (state?.fingerprint === fingerprint && state.recheck === undefined) return;
+  let position =
+    state?.recheck?.fingerprint === fingerprint ? state.recheck : { fingerprint, shard: 0, after: undefined };
+  while (position.shard < TIMER_SHARDS) {
+    if (run.outOfTime()) {
+      run.result.more = true;
+      return;
+    }
+    const entries = await store.duePointAccounts(position.shard, END_OF_TIME, page, position.after);
+    await settleEntries(run, program, 'recheck', entries);
+    position =
+      entries.length < page
+        ? { fingerprint, shard: position.shard + 1, after: undefined }
+        : { fingerprint, shard: position.shard, after: entries.at(-1) };
+    // Saved per page, so a crash or a time-out costs one page, not the pass.
+    await store.setTimerIndexState({ fingerprint: state?.fingerprint, recheck: position });
+  }
+  await store.setTimerIndexState({ fingerprint });
+};
+
+/**
+ * Claims every due wait (one conditional write, which an event may have won) and resumes it. A
+ * wait whose continuation fails stays claimed and is taken again once the claim is stale (two
+ * minutes); the index is paged past it, so it holds back no other wait.
+ */
+const resumeDueWaits = async (run: Run, page: number) => {
+  const { store, starter } = run.deps;
+  const at = run.now.toISOString();
+  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+    try {
+      let after: Wait | undefined;
+      for (;;) {
+        const due = await store.dueWaits(shard, at, page, after);
+        for (const wait of due) {
+          try {
+            const outcome = wait.outcome ?? (wait.listen ? 'timeout' : 'elapsed');
+            if (!(await store.claimWait(wait, outcome, at))) continue;
+            await starter.start(wait.flowId, wait.revision, resumeInput(wait, outcome));
+            await store.deleteWait(wait);
+            run.result.resumed++;
+          } catch (error) {
+            run.fail('resume', error, wait.customerId);
+          }
+        }
+        if (due.length < page) break;
+        after = due.at(-1);
+      }
+    } catch (error) {
+      run.fail('resume', error);
+    }
+  }
+};
+
+/** A trigger of a cursor step, at its instant on the cursor's time line. */
+interface Trigger {
+  at: number;
+  customerId: string;
+  eventId: string;
+  event: PublishedEvent;
+}
+
+/** Sweeps in a row a trigger may fail before it is given up as a dead letter. */
+export const MAX_ATTEMPTS = 5;
+
+/**
+ * Publishes a cursor step's triggers (given in time order) and moves its cursor over what was
+ * published. The policy, at-least-once with deterministic event ids (flows do the work once):
+ * - the cursor moves only past published triggers. A failed PutEvents (throttling, mostly: pushing
+ *   on would not help) stops the step with the cursor just before the first trigger not
+ *   published; the next sweep publishes from there, repeating what followed it (same ids);
+ * - the cursor remembers that trigger and in how many sweeps in a row it failed. While it heads the
+ *   queue it is published alone, so the count is its own and not a batch neighbour's;
+ * - on its MAX_ATTEMPTS-th failure it is a dead letter: reported with its event id (to replay it),
+ *   counted, and passed, so one refused trigger holds the others back five minutes at most.
+ */
+const publishInOrder = async (
+  run: Run,
+  name: string,
+  triggers: (from: Date, to: Date) => AsyncIterable<Trigger> | Promise<Iterable<Trigger>>,
+): Promise<number> => {
+  const { store, publisher } = run.deps;
+  const cursor = await store.getCursor(name);
+  const to = run.now;
+  // The first sweep only starts the clock.
+  if (!cursor) {
+    await store.setCursor(name, { at: to.toISOString() });
+    return 0;
+  }
+  const from = new Date(cursor.at);
+  if (from.getTime() >= to.getTime()) return 0;
   let published = 0;
-  const seen = new Set<string>();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
-    for (;;) {
-      if (deps.timeLeft && deps.timeLeft() < SAFETY_MS) return { settled, published, more: true };
-      const page = await deps.store.duePointAccounts(shard, at, PAGE);
-      // An account still due after its settlement (more than one transaction's worth) waits for the next sweep.
-      const due = page.filter((customerId) => !seen.has(customerId));
-      for (const customerId of due) seen.add(customerId);
-      // Accounts are independent: settle a handful at once.
-      for (let i = 0; i < due.length; i += 8) {
-        await Promise.all(
-          due.slice(i, i + 8).map(async (customerId) => {
-            // Read each count after its await: `settled += await ...` would add to a stale total.
-            const { written, published: events } = await settleAndPublish(customerId, pointsDeps);
-            settled += written;
-            published += events;
-          }),
-        );
-      }
-      if (page.length < PAGE || due.length === 0) break;
+  let stopped: { trigger: Trigger; error: unknown } | undefined;
+  let batch: Trigger[] = [];
+  const send = async (items: Trigger[]) => {
+    if (items.length === 0) return true;
+    try {
+      await publisher.publish(items.map((item) => item.event));
+      published += items.length;
+      return true;
+    } catch (error) {
+      stopped = { trigger: items[0] as Trigger, error };
+      return false;
     }
-  }
-  return { settled, published };
-};
-
-/** Claims every due wait (one conditional write, which an event may have won) and resumes it. */
-const resumeDueWaits = async (now: Date, { store, starter }: SweepDeps): Promise<number> => {
-  let resumed = 0;
-  const at = now.toISOString();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
-    for (;;) {
-      const due = await store.dueWaits(shard, at, PAGE);
-      let progressed = 0;
-      for (const wait of due) {
-        const outcome = wait.outcome ?? (wait.listen ? 'timeout' : 'elapsed');
-        if (!(await store.claimWait(wait, outcome, at))) continue;
-        await starter.start(wait.flowId, wait.revision, resumeInput(wait, outcome));
-        await store.deleteWait(wait);
-        resumed++;
-        progressed++;
-      }
-      // Fewer than a page, or nothing this page could take (claims in flight elsewhere): done.
-      if (due.length < PAGE || progressed === 0) break;
+  };
+  const flush = async () => {
+    const items = batch;
+    batch = [];
+    return send(items);
+  };
+  for await (const trigger of await triggers(from, to)) {
+    if (trigger.eventId !== cursor.failing?.eventId) {
+      batch.push(trigger);
+      if (batch.length === 10 && !(await flush())) break;
+      continue;
     }
+    if (!(await flush())) break;
+    if (await send([trigger])) continue;
+    const attempts = cursor.failing.attempts + 1;
+    if (attempts < MAX_ATTEMPTS) break;
+    run.fail(name, stopped?.error, trigger.customerId, { eventId: trigger.eventId, attempts });
+    stopped = undefined;
   }
-  return resumed;
-};
-
-const publishAll = async (publisher: EventPublisher, events: PublishedEvent[]) => {
-  for (let i = 0; i < events.length; i += 10) await publisher.publish(events.slice(i, i + 10));
-  return events.length;
-};
-
-/** Advances a cursor: the window is (previous, now]. The first sweep only starts the clock. */
-const window = async (store: JourneyStore, name: string, now: Date): Promise<[Date, Date] | undefined> => {
-  const previous = await store.getCursor(name);
-  await store.setCursor(name, now.toISOString());
-  if (!previous || Date.parse(previous) >= now.getTime()) return undefined;
-  return [new Date(previous), now];
+  if (!stopped) await flush();
+  if (!stopped) {
+    await store.setCursor(name, { at: to.toISOString() });
+    return published;
+  }
+  const { trigger, error } = stopped;
+  const attempts = trigger.eventId === cursor.failing?.eventId ? cursor.failing.attempts + 1 : 1;
+  await store.setCursor(name, {
+    at: new Date(trigger.at - 1).toISOString(),
+    failing: { eventId: trigger.eventId, attempts },
+  });
+  run.fail(name, error, trigger.customerId);
+  return published;
 };
 
 /**
  * Customers whose last order crossed N days ago since the previous sweep. An order moves the
  * customer's index entry forward, so anyone who ordered again is no longer in the old window.
  */
-const emitInactive = async (days: number, now: Date, { store, publisher }: SweepDeps): Promise<number> => {
-  const span = await window(store, `inactivity#${days}`, now);
-  if (!span) return 0;
-  const [from, to] = span.map((d) => new Date(d.getTime() - days * DAY_MS).toISOString()) as [string, string];
-  const events: PublishedEvent[] = [];
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
-    for (const { customerId, lastOrderAt } of await store.lastOrderedBetween(shard, from, to)) {
-      events.push({
-        source: SWEEPER_SOURCE,
-        detailType: 'customer.inactive',
-        time: addDuration(new Date(lastOrderAt), { days }).toISOString(),
-        detail: {
+const emitInactive = (run: Run, days: number) =>
+  publishInOrder(run, `inactivity#${days}`, async (from, to) => {
+    const [since, until] = [from, to].map((d) => new Date(d.getTime() - days * DAY_MS).toISOString()) as [
+      string,
+      string,
+    ];
+    const triggers: Trigger[] = [];
+    for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+      for (const { customerId, lastOrderAt } of await run.deps.store.lastOrderedBetween(
+        shard,
+        since,
+        until,
+      )) {
+        const at = addDuration(new Date(lastOrderAt), { days });
+        const eventId = `inactive:${customerId}:${days}:${lastOrderAt}`;
+        triggers.push({
+          at: at.getTime(),
           customerId,
-          days,
-          lastOrderAt,
-          meta: { eventId: `inactive:${customerId}:${days}:${lastOrderAt}` },
-        },
-      });
+          eventId,
+          event: {
+            source: SWEEPER_SOURCE,
+            detailType: 'customer.inactive',
+            time: at.toISOString(),
+            detail: { customerId, days, lastOrderAt, meta: { eventId } },
+          },
+        });
+      }
     }
-  }
-  return publishAll(publisher, events);
-};
+    return inTimeOrder(triggers);
+  });
+
+const inTimeOrder = (triggers: Trigger[]) =>
+  triggers.sort((a, b) => a.at - b.at || (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
 
 const monthDay = (date: Date) => date.toISOString().slice(5, 10);
 
-/** Birthdays and sign-up anniversaries whose local time `at` came in the window. */
-const emitDates = async (
-  trigger: { field: string; at: string },
-  defaultTimeZone: string,
-  now: Date,
-  { store, publisher }: SweepDeps,
-): Promise<number> => {
-  const span = await window(store, `date#${trigger.field}#${trigger.at}`, now);
-  if (!span) return 0;
-  const [from, to] = span;
-  // Local dates run up to 14 hours either side of UTC: look one day beyond each end.
-  const days = new Set<string>();
-  for (let t = from.getTime() - DAY_MS; t <= to.getTime() + DAY_MS; t += DAY_MS)
-    days.add(monthDay(new Date(t)));
-  if (days.size > 400) return 0;
-  const events: PublishedEvent[] = [];
-  for (const day of days) {
-    for (const customer of await store.customersWithDate(trigger.field, day)) {
-      const occurrence = nextAnnualDate(from, customer.timeZone ?? defaultTimeZone, day, trigger.at);
-      if (occurrence > to) continue;
-      const year = localParts(occurrence, customer.timeZone ?? defaultTimeZone).year;
-      events.push({
-        source: SWEEPER_SOURCE,
-        detailType: 'customer.date',
-        time: occurrence.toISOString(),
-        detail: {
+/**
+ * Birthdays and sign-up anniversaries whose local time `at` came in the window. A 29 February
+ * date fires on 28 February in common years (nextAnnualDate's rule), so it is looked up on 28 February too.
+ */
+const emitDates = (run: Run, trigger: { field: string; at: string }, defaultTimeZone: string) =>
+  publishInOrder(run, `date#${trigger.field}#${trigger.at}`, async (from, to) => {
+    // Local dates run up to 14 hours either side of UTC: look one day beyond each end.
+    const days = new Set<string>();
+    for (let t = from.getTime() - DAY_MS; t <= to.getTime() + DAY_MS; t += DAY_MS)
+      days.add(monthDay(new Date(t)));
+    if (days.size > 400) return [];
+    if (days.has('02-28')) days.add('02-29');
+    const triggers: Trigger[] = [];
+    for (const day of days) {
+      for (const customer of await run.deps.store.customersWithDate(trigger.field, day)) {
+        // A time zone Intl does not know: the date fires in the program's, and is reported to be fixed.
+        let timeZone = customer.timeZone ?? defaultTimeZone;
+        if (!isValidTimeZone(timeZone)) {
+          run.fail(
+            `date#${trigger.field}#${trigger.at}`,
+            new RangeError('invalid time zone'),
+            customer.customerId,
+          );
+          timeZone = defaultTimeZone;
+        }
+        const occurrence = nextAnnualDate(from, timeZone, day, trigger.at);
+        if (occurrence > to) continue;
+        const year = localParts(occurrence, timeZone).year;
+        const eventId = `date:${trigger.field}:${customer.customerId}:${year}`;
+        triggers.push({
+          at: occurrence.getTime(),
           customerId: customer.customerId,
-          field: trigger.field,
-          at: trigger.at,
-          occurredAt: occurrence.toISOString(),
-          meta: { eventId: `date:${trigger.field}:${customer.customerId}:${year}` },
-        },
-      });
+          eventId,
+          event: {
+            source: SWEEPER_SOURCE,
+            detailType: 'customer.date',
+            time: occurrence.toISOString(),
+            detail: {
+              customerId: customer.customerId,
+              field: trigger.field,
+              at: trigger.at,
+              occurredAt: occurrence.toISOString(),
+              meta: { eventId },
+            },
+          },
+        });
+      }
     }
-  }
-  return publishAll(publisher, events);
-};
+    return inTimeOrder(triggers);
+  });
 
 const WEEKDAYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -216,32 +457,29 @@ export const occurrences = (
 };
 
 /** A scheduled flow: every customer gets the trigger, and the flow's entry rules pick the segment. */
-const emitScheduled = async (
-  schedule: SweepConfig['schedules'][number],
-  timeZone: string,
-  now: Date,
-  { store, publisher }: SweepDeps,
-): Promise<number> => {
-  const span = await window(store, `schedule#${schedule.flowId}`, now);
-  if (!span) return 0;
-  let count = 0;
-  for (const occurrence of occurrences(schedule, timeZone, span[0], span[1])) {
-    for await (const page of store.customerIds()) {
-      count += await publishAll(
-        publisher,
-        page.map((customerId) => ({
-          source: SWEEPER_SOURCE,
-          detailType: 'customer.scheduled',
-          time: occurrence.toISOString(),
-          detail: {
+const emitScheduled = (run: Run, schedule: SweepConfig['schedules'][number], timeZone: string) =>
+  publishInOrder(run, `schedule#${schedule.flowId}`, async function* (from, to) {
+    for (const occurrence of occurrences(schedule, timeZone, from, to)) {
+      for await (const page of run.deps.store.customerIds()) {
+        for (const customerId of page) {
+          const eventId = `schedule:${schedule.flowId}:${occurrence.toISOString()}:${customerId}`;
+          yield {
+            at: occurrence.getTime(),
             customerId,
-            flowId: schedule.flowId,
-            occurredAt: occurrence.toISOString(),
-            meta: { eventId: `schedule:${schedule.flowId}:${occurrence.toISOString()}:${customerId}` },
-          },
-        })),
-      );
+            eventId,
+            event: {
+              source: SWEEPER_SOURCE,
+              detailType: 'customer.scheduled',
+              time: occurrence.toISOString(),
+              detail: {
+                customerId,
+                flowId: schedule.flowId,
+                occurredAt: occurrence.toISOString(),
+                meta: { eventId },
+              },
+            },
+          };
+        }
+      }
     }
-  }
-  return count;
-};
+  });

@@ -19,6 +19,7 @@ import { shardOf } from '#domain/journeys.ts';
 import type { PointsAccount } from '#domain/loyalty/account.ts';
 import type {
   CustomerStore,
+  DueAccount,
   LedgerEntry,
   OrderRecord,
   PointsWrite,
@@ -26,6 +27,7 @@ import type {
   RewardCoupon,
   SendClaim,
   StoredSend,
+  TimerIndexState,
   WriteOutcome,
 } from '#domain/ports.ts';
 import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
@@ -159,6 +161,14 @@ export const sendItem = z.object({
   status: z.enum(['sending', 'sent', 'failed']),
   messageId: optionalString,
   reason: optionalString,
+});
+
+const dueItem = z.object({ customerId: z.string(), dueAt: z.string() });
+const timerIndexItem = z.object({
+  fingerprint: optionalString,
+  recheck: z
+    .object({ fingerprint: z.string(), shard: z.number().int(), after: dueItem.optional() })
+    .optional(),
 });
 
 const THROTTLES = new Set([
@@ -513,24 +523,58 @@ export class DynamoDbCustomerStore implements CustomerStore {
     return outcome === 'duplicate' && !primary ? 'conflict' : outcome;
   }
 
-  async duePointAccounts(shard: number, now: string, limit: number): Promise<string[]> {
-    const page = await this.send('Query', () =>
+  async duePointAccounts(
+    shard: number,
+    now: string,
+    limit: number,
+    after?: DueAccount,
+  ): Promise<DueAccount[]> {
+    const found: DueAccount[] = [];
+    // A page may end before `limit` (DynamoDB stops at 1 MB): follow LastEvaluatedKey until it is full.
+    let start: Record<string, unknown> | undefined = after && {
+      ...this.key(after.customerId, keys.pointsDue),
+      [TABLE_DESIGN.index.partitionKey]: keys.indexPointsDue(shard),
+      [TABLE_DESIGN.index.sortKey]: `${after.dueAt}#${after.customerId}`,
+    };
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: TABLE_DESIGN.index.name,
+            KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
+            ExpressionAttributeNames: {
+              '#gpk': TABLE_DESIGN.index.partitionKey,
+              '#gsk': TABLE_DESIGN.index.sortKey,
+            },
+            ExpressionAttributeValues: { ':gpk': keys.indexPointsDue(shard), ':now': `${now}#~` },
+            ExclusiveStartKey: start,
+            Limit: limit - found.length,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) found.push(dueItem.parse(item));
+      start = page.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found;
+  }
+
+  async getTimerIndexState(): Promise<TimerIndexState | undefined> {
+    const item = await this.getItem(keys.cursor, keys.timerIndexState);
+    return item ? timerIndexItem.parse(item) : undefined;
+  }
+
+  async setTimerIndexState(state: TimerIndexState): Promise<void> {
+    await this.send('PutItem', () =>
       this.doc.send(
-        new QueryCommand({
+        new PutCommand({
           TableName: this.tableName,
-          IndexName: TABLE_DESIGN.index.name,
-          KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
-          ExpressionAttributeNames: {
-            '#gpk': TABLE_DESIGN.index.partitionKey,
-            '#gsk': TABLE_DESIGN.index.sortKey,
-          },
-          ExpressionAttributeValues: { ':gpk': keys.indexPointsDue(shard), ':now': `${now}#~` },
-          Limit: limit,
+          Item: { ...this.key(keys.cursor, keys.timerIndexState), type: 'timer-index', ...state },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       ),
     );
-    return (page.Items ?? []).map((item) => z.object({ customerId: z.string() }).parse(item).customerId);
   }
 
   async getCoupon(customerId: string, code: string): Promise<RewardCoupon | undefined> {

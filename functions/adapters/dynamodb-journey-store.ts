@@ -16,7 +16,7 @@ import {
   shardOf,
   type Wait,
 } from '#domain/journeys.ts';
-import type { Coupon, EnterOutcome, JourneyStore } from '#domain/ports.ts';
+import type { Coupon, EnterOutcome, JourneyStore, SweepCursor } from '#domain/ports.ts';
 import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
 
@@ -61,6 +61,12 @@ const memoryItem = z.object({
   lastEnteredAt: z.string().optional(),
   activeJourneyId: z.string().optional(),
 });
+const cursorItem = z
+  .object({
+    value: z.string(),
+    failing: z.object({ eventId: z.string(), attempts: z.number().int() }).optional(),
+  })
+  .transform(({ value, failing }) => ({ at: value, failing }));
 const couponItem = z.object({
   customerId: z.string(),
   code: z.string(),
@@ -75,6 +81,9 @@ const couponItem = z.object({
   issuedAt: z.string(),
   expiresAt: z.string(),
 });
+
+const waitSortKey = (wait: Pick<Wait, 'dueAt' | 'customerId' | 'flowId' | 'journeyId'>) =>
+  `${wait.dueAt}#${wait.customerId}#${wait.flowId}#${wait.journeyId}`;
 
 /** A claimed wait that was never resumed (the claimer crashed) is resumed again after this long. */
 const STALE_CLAIM_MS = 2 * 60_000;
@@ -290,7 +299,7 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
               type: 'wait',
               ...wait,
               [index.partitionKey]: keys.indexTimer(shardOf(`${wait.customerId}/${wait.journeyId}`)),
-              [index.sortKey]: `${wait.dueAt}#${wait.customerId}#${wait.flowId}#${wait.journeyId}`,
+              [index.sortKey]: waitSortKey(wait),
             },
             // One wait per journey at a time; a retried wait step finds its own wait.
             ConditionExpression: 'attribute_not_exists(#pk) OR stepId <> :step',
@@ -359,21 +368,33 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     });
   }
 
-  async dueWaits(shard: number, now: string, limit: number): Promise<Wait[]> {
-    const page = await this.send('Query', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
-          ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
-          ExpressionAttributeValues: { ':gpk': keys.indexTimer(shard), ':now': `${now}#~` },
-          Limit: limit,
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      ),
-    );
-    return (page.Items ?? []).map((item) => waitItem.parse(item));
+  async dueWaits(shard: number, now: string, limit: number, after?: Wait): Promise<Wait[]> {
+    const found: Wait[] = [];
+    // Follow LastEvaluatedKey: a page may end early (1 MB), and the caller pages on from `after`.
+    let start: Record<string, unknown> | undefined = after && {
+      ...this.waitKey(after),
+      [index.partitionKey]: keys.indexTimer(shard),
+      [index.sortKey]: waitSortKey(after),
+    };
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#gpk = :gpk AND #gsk <= :now',
+            ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
+            ExpressionAttributeValues: { ':gpk': keys.indexTimer(shard), ':now': `${now}#~` },
+            ExclusiveStartKey: start,
+            Limit: limit - found.length,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) found.push(waitItem.parse(item));
+      start = page.LastEvaluatedKey;
+    } while (start && found.length < limit);
+    return found;
   }
 
   async issueCoupon(coupon: Coupon): Promise<Coupon> {
@@ -485,22 +506,30 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
   }
 
   async customersWithDate(field: string, monthDay: string) {
-    const page = await this.send('Query', () =>
-      this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: index.name,
-          KeyConditionExpression: '#gpk = :gpk',
-          ExpressionAttributeNames: { '#gpk': index.partitionKey },
-          ExpressionAttributeValues: { ':gpk': keys.indexDate(field, monthDay) },
-          ReturnConsumedCapacity: 'TOTAL',
-        }),
-      ),
-    );
-    return (page.Items ?? []).map((item) => ({
-      customerId: String(item.customerId),
-      timeZone: typeof item.timeZone === 'string' ? item.timeZone : undefined,
-    }));
+    const found: { customerId: string; timeZone?: string | undefined }[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: '#gpk = :gpk',
+            ExpressionAttributeNames: { '#gpk': index.partitionKey },
+            ExpressionAttributeValues: { ':gpk': keys.indexDate(field, monthDay) },
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      for (const item of page.Items ?? [])
+        found.push({
+          customerId: String(item.customerId),
+          timeZone: typeof item.timeZone === 'string' ? item.timeZone : undefined,
+        });
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return found;
   }
 
   async *customerIds(): AsyncIterable<string[]> {
@@ -524,17 +553,17 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     } while (start);
   }
 
-  async getCursor(name: string): Promise<string | undefined> {
+  async getCursor(name: string): Promise<SweepCursor | undefined> {
     const item = await this.getItem(keys.cursor, name);
-    return typeof item?.value === 'string' ? item.value : undefined;
+    return item ? cursorItem.parse(item) : undefined;
   }
 
-  async setCursor(name: string, value: string): Promise<void> {
+  async setCursor(name: string, cursor: SweepCursor): Promise<void> {
     await this.send('PutItem', () =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { ...this.key(keys.cursor, name), type: 'cursor', value },
+          Item: { ...this.key(keys.cursor, name), type: 'cursor', value: cursor.at, failing: cursor.failing },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       ),

@@ -3,12 +3,16 @@ import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CouponCodeTakenError, InsufficientPointsError } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
-import type { Journey, Wait } from '../../domain/journeys.ts';
+import { type Journey, shardOf, type Wait } from '../../domain/journeys.ts';
 import { accountProblems, emptyAccount } from '../../domain/loyalty/account.ts';
+import { dueRulesFingerprint } from '../../domain/loyalty/engine.ts';
+import type { DueAccount, PublishedEvent } from '../../domain/ports.ts';
 import { keys, TABLE_DESIGN } from '../../domain/table-design.ts';
 import { issueCoupon } from '../../domain/use-cases/journeys.ts';
 import { redeemReward } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
+import { sweep } from '../../domain/use-cases/sweep.ts';
+import { sweepConfig } from '../../domain/workflow/compile.ts';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-journey-store.ts';
 import { systemClock } from '../../functions/commons/runtime.ts';
 import {
@@ -319,6 +323,124 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     expect((await store.listActive('c-1', at)).journeys).toHaveLength(1);
     expect(live).toBe(0.5);
     expect(withFinished).toBeLessThanOrEqual(1);
+  });
+
+  describe('the timer index the sweeper reads', () => {
+    const indexed = async () => {
+      const tableName = `indexed-${++tableCount}`;
+      const { partitionKey, sortKey, index } = TABLE_DESIGN;
+      await createTable(dynamo.endpoint, {
+        TableName: tableName,
+        KeySchema: [
+          { AttributeName: partitionKey, KeyType: 'HASH' },
+          { AttributeName: sortKey, KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [partitionKey, sortKey, index.partitionKey, index.sortKey].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: index.name,
+            KeySchema: [
+              { AttributeName: index.partitionKey, KeyType: 'HASH' },
+              { AttributeName: index.sortKey, KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'ALL' },
+          },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+      });
+      const client = new DynamoDBClient({
+        endpoint: dynamo.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      return new DynamoDbStore(client, tableName);
+    };
+    const warning = (warnDaysBefore: number) =>
+      loyaltyProgram({ points: { expiry: { afterDays: 365, warnDaysBefore } } });
+    /** Five customers on timer shard 3, each with 1 point from 00:01 on 1 January 2026, in index order. */
+    const accounts = async (target: DynamoDbStore, program = warning(7)) => {
+      const ids = Array.from({ length: 400 }, (_, i) => `c-${i}`)
+        .filter((id) => shardOf(id) === 3)
+        .slice(0, 5)
+        .sort();
+      const clock = { now: () => new Date('2026-01-01T00:00:00Z'), sleep: async () => {} };
+      for (const customerId of ids)
+        await recordEvent(order(1, customerId), { store: target, clock, program });
+      return ids;
+    };
+    const sweepAt = (target: DynamoDbStore, at: string) => {
+      const events: PublishedEvent[] = [];
+      return {
+        events,
+        deps: {
+          store: target,
+          clock: { now: () => new Date(at), sleep: async () => {} },
+          starter: { start: async () => {} },
+          publisher: { publish: async (batch: readonly PublishedEvent[]) => void events.push(...batch) },
+        },
+      };
+    };
+
+    it('pages due accounts on from the last one, past a full page, with their stored due times', async () => {
+      const indexedStore = await indexed();
+      const ids = await accounts(indexedStore);
+      const pages: DueAccount[][] = [];
+      let after: DueAccount | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await indexedStore.duePointAccounts(3, '2027-06-01T00:00:00Z', 2, after);
+        pages.push(page);
+        if (page.length < 2) break;
+        after = page.at(-1);
+      }
+      expect(pages.map((page) => page.length)).toEqual([2, 2, 1]);
+      expect(pages.flat()).toEqual(
+        ids.map((customerId) => ({ customerId, dueAt: '2026-12-25T00:01:00.000Z' })),
+      );
+    });
+
+    it('re-checks every entry after warnDaysBefore grows, so the warnings go out on time', async () => {
+      const indexedStore = await indexed();
+      const ids = await accounts(indexedStore);
+      await indexedStore.setTimerIndexState({ fingerprint: dueRulesFingerprint(warning(7)) });
+      const edited = warning(30);
+      const { deps, events } = sweepAt(indexedStore, '2026-12-10T00:00:00Z');
+      const result = await sweep(sweepConfig([], edited), deps, 2);
+      expect(result).toMatchObject({ published: 5, failed: 0 });
+      expect(events.map((e) => [e.detailType, e.detail.customerId]).sort()).toEqual(
+        ids.map((id) => ['points.expiring', id]),
+      );
+      expect(await indexedStore.getTimerIndexState()).toEqual({ fingerprint: dueRulesFingerprint(edited) });
+      const entries = await indexedStore.duePointAccounts(3, '9999-12-31T23:59:59.999Z', 10);
+      expect(entries.map((e) => e.dueAt)).toEqual(Array(5).fill('2027-01-01T00:01:00.000Z'));
+    });
+
+    it('pages due waits on from the last one and keeps a cursor with its failing trigger', async () => {
+      const indexedStore = await indexed();
+      const journeys = Array.from({ length: 400 }, (_, i) => `j-${i}`)
+        .filter((id) => shardOf(`c-1/${id}`) === 5)
+        .slice(0, 3);
+      for (const journeyId of journeys)
+        await indexedStore.putWait({
+          customerId: 'c-1',
+          flowId: 'win-back',
+          journeyId,
+          revision: 'r1',
+          stepId: 'pause',
+          dueAt: '2026-01-02T00:00:00.000Z',
+          targets: { elapsed: 'next' },
+          context: { trigger: {}, steps: {} },
+          status: 'waiting',
+        });
+      const first = await indexedStore.dueWaits(5, '2026-01-03T00:00:00Z', 2);
+      const second = await indexedStore.dueWaits(5, '2026-01-03T00:00:00Z', 2, first.at(-1));
+      expect([...first, ...second].map((w) => w.journeyId)).toEqual([...journeys].sort());
+      const cursor = { at: '2026-01-03T00:00:00.000Z', failing: { eventId: 'inactive:c-1', attempts: 2 } };
+      await indexedStore.setCursor('inactivity#30', cursor);
+      expect(await indexedStore.getCursor('inactivity#30')).toEqual(cursor);
+    });
   });
 
   it('reports the capacity every call consumes', async () => {

@@ -1,8 +1,10 @@
 import type { CustomerProfile, ProfileChanges } from '../../domain/customer.ts';
 import { CouponCodeTakenError } from '../../domain/errors.ts';
+import { shardOf } from '../../domain/journeys.ts';
 import type {
   Clock,
   CustomerStore,
+  DueAccount,
   LedgerEntry,
   Mailer,
   OrderRecord,
@@ -12,6 +14,7 @@ import type {
   RewardCoupon,
   SendClaim,
   StoredSend,
+  TimerIndexState,
   WriteOutcome,
 } from '../../domain/ports.ts';
 import { HmacSigner } from '../../functions/adapters/hmac-signer.ts';
@@ -114,11 +117,22 @@ export class InMemoryCustomerStore implements CustomerStore {
     if (points.due === undefined) this.due.delete(customerId);
     else this.due.set(customerId, points.due);
   }
-  async duePointAccounts(_shard: number, now: string, limit: number) {
+  async duePointAccounts(shard: number, now: string, limit: number, after?: DueAccount) {
+    // The index's order and key condition: `${dueAt}#${customerId}` <= `${now}#~`, after `after`.
+    const sortKey = (entry: DueAccount) => `${entry.dueAt}#${entry.customerId}`;
     return [...this.due]
-      .filter(([, due]) => due <= now)
-      .slice(0, limit)
-      .map(([id]) => id);
+      .map(([customerId, dueAt]) => ({ customerId, dueAt }))
+      .filter((entry) => shardOf(entry.customerId) === shard && sortKey(entry) <= `${now}#~`)
+      .filter((entry) => !after || sortKey(entry) > sortKey(after))
+      .sort((a, b) => (sortKey(a) < sortKey(b) ? -1 : 1))
+      .slice(0, limit);
+  }
+  timerIndexState: TimerIndexState | undefined;
+  async getTimerIndexState() {
+    return structuredClone(this.timerIndexState);
+  }
+  async setTimerIndexState(state: TimerIndexState) {
+    this.timerIndexState = structuredClone(state);
   }
   async getCoupon(customerId: string, code: string) {
     return this.coupons.get(`${customerId}/${code}`);

@@ -243,6 +243,20 @@ describe('the CDK stack', () => {
     });
   });
 
+  it('alarms when a sweep reports failures it stepped over', () => {
+    const [filter] = Object.values(template.findResources('AWS::Logs::MetricFilter'));
+    expect(filter?.Properties.FilterPattern).toBe('{ ($.message = "swept") && ($.failed > 0) }');
+    expect(filter?.Properties.MetricTransformations[0]).toMatchObject({
+      MetricName: 'SweepFailures',
+      MetricValue: '$.failed',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SweepFailures',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
   it('publishes a retained version of each flow per revision, for journeys to resume on', () => {
     const versions = template.findResources('AWS::StepFunctions::StateMachineVersion');
     expect(Object.keys(versions)).toHaveLength(7);
