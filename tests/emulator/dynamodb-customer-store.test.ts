@@ -16,6 +16,7 @@ import {
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
 import { eventFixture } from '../support/fixtures.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const program = testProgram;
@@ -61,7 +62,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       total: n + 0.25,
       placedAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
     });
-    return parseCommerceEvent(event);
+    return parseCommerceEvent(event, eventContext(systemClock.now(), program));
   };
 
   beforeAll(async () => {
@@ -151,7 +152,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-600', amount: 600.25 });
       await Promise.allSettled([
         redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: `r-${round}` }, deps),
-        recordEvent(parseCommerceEvent(refund), deps),
+        recordEvent(parseCommerceEvent(refund, eventContext(systemClock.now(), program)), deps),
       ]);
       const profile = await store.getProfile('c-1');
       const entries = await store.ledger('c-1');
