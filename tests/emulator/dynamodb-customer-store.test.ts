@@ -175,6 +175,27 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     expect(await store.getSend('c-1', claim.key)).toMatchObject({ status: 'sent', messageId: 'm-1' });
   });
 
+  it('keeps an opt-out through a replayed older registration, reading back when each field was set', async () => {
+    store = await freshStore();
+    const registration = (n: number, registeredAt: string, marketingConsent: boolean) => {
+      const event = eventFixture('customer-registered');
+      event.id = `event-reg-${n}`;
+      Object.assign(event.detail, { customerId: 'c-consent', registeredAt, marketingConsent });
+      return parseCommerceEvent(event, eventContext(systemClock.now(), program));
+    };
+    const deps = { store, clock: systemClock, program };
+    const yes = registration(1, '2026-01-01T00:00:00Z', true);
+    await recordEvent(yes, deps);
+    await recordEvent(registration(2, '2026-03-01T00:00:00Z', false), deps);
+    await recordEvent(yes, deps);
+    await recordEvent(registration(3, '2026-02-01T00:00:00Z', true), deps);
+    expect(await store.getProfile('c-consent')).toMatchObject({
+      marketingConsent: false,
+      asOf: { marketingConsent: '2026-03-01T00:00:00Z', email: '2026-03-01T00:00:00Z' },
+      registeredAt: '2026-01-01T00:00:00Z',
+    });
+  });
+
   it('reports the capacity every call consumes', async () => {
     expect(capacity.some((c) => c.operation === 'TransactWriteItems' && c.units > 0)).toBe(true);
     expect(capacity.some((c) => c.operation === 'GetItem' && c.units > 0)).toBe(true);

@@ -49,6 +49,7 @@ describe('deploying a changed flow while journeys are in flight', () => {
           total: 20,
           items: [],
           placedAt: runtime.clock.now().toISOString(),
+          marketingConsent: true,
         },
       },
     ]);

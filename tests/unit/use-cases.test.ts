@@ -119,6 +119,23 @@ describe('recording events, awarding points and sending email', () => {
     });
   });
 
+  it('mails a customer first seen in an order only on transactional topics until consent is given', async () => {
+    await recordEvent(placed(), deps());
+    const promotions = { ...mail(), stepId: 'promo', topic: { id: 'promotions', transactional: false } };
+    const receipt = { ...mail(), stepId: 'receipt', topic: { id: 'orders', transactional: true } };
+    expect(await sendEmail(promotions, deps())).toEqual({
+      status: 'skipped',
+      reason: 'no marketing consent for promotions',
+    });
+    expect((await sendEmail(receipt, deps())).status).toBe('sent');
+    const consent = eventFixture('order-placed');
+    Object.assign(consent.detail, { orderId: 'o-2', marketingConsent: true });
+    consent.id = 'e-consent';
+    await recordEvent(parseCommerceEvent(consent, context), deps());
+    expect((await sendEmail(promotions, deps())).status).toBe('sent');
+    expect(mailer.sent.map((m) => m.tags?.step)).toEqual(['receipt', 'promo']);
+  });
+
   it('releases the claim when the provider surely did not send, so the retry sends exactly once', async () => {
     await recordEvent(placed(), deps());
     let calls = 0;
