@@ -191,6 +191,17 @@ describe('commerce events', () => {
     expect(reasonFor('order-refunded', { reason: 'broken\u001b[2J' })).toMatch(/^detail\.reason: /);
   });
 
+  it('names the whole event when it is not an object at all', () => {
+    for (const input of [null, 42, 'order.placed', []])
+      expect(() => parse(input)).toThrow(/^event: Invalid input: expected object/);
+  });
+
+  it('reports a malformed currency on the currency, not as a failure to count decimals', () => {
+    expect(reasonFor('order-placed', { currency: 'US$' })).toBe(
+      'detail.currency: must be a three-letter ISO 4217 code such as USD',
+    );
+  });
+
   it('keeps names in any script and emoji with their joiners', () => {
     expect(reasonFor('customer-registered', { name: 'Zoë 李 👩‍💻 Ωμέγα' })).toBeUndefined();
   });
