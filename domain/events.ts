@@ -55,7 +55,8 @@ const timestamp = z.iso
     `must be between ${EVENT_BOUNDS.earliest.slice(0, 4)} and ${EVENT_BOUNDS.latest.slice(0, 4)}`,
   );
 
-const currency = z.string().regex(/^[A-Z]{3}$/, 'must be a three-letter ISO 4217 code such as USD');
+const CURRENCY = /^[A-Z]{3}$/;
+const currency = z.string().regex(CURRENCY, 'must be a three-letter ISO 4217 code such as USD');
 const money = z
   .number()
   .finite('must be a finite number')
@@ -104,6 +105,8 @@ const birthday = z
 
 /** Refuses amounts with more decimals than their currency has, naming the amount's own path. */
 const checkDecimals = (ctx: z.RefinementCtx, amount: number, code: string, path: (string | number)[]) => {
+  // Refinements run even when a field failed its format; a bad currency is reported on its own.
+  if (typeof amount !== 'number' || !CURRENCY.test(code)) return;
   const allowed = fractionDigits(code);
   if (decimalPlaces(amount) > allowed)
     ctx.addIssue({
@@ -153,8 +156,9 @@ export const orderPlacedV1 = z
   })
   .superRefine((order, ctx) => {
     checkDecimals(ctx, order.total, order.currency, ['total']);
+    if (!Array.isArray(order.items)) return;
     order.items.forEach((item, i) => {
-      checkDecimals(ctx, item.unitPrice, order.currency, ['items', i, 'unitPrice']);
+      if (item) checkDecimals(ctx, item.unitPrice, order.currency, ['items', i, 'unitPrice']);
     });
   });
 
@@ -203,18 +207,14 @@ interface Issue {
   message: string;
 }
 
-const describeIssues = (issues: readonly Issue[], prefix: string): string =>
-  issues
-    .map((issue) => {
-      const path = [prefix, ...issue.path.map(String)].filter(Boolean).join('.');
-      return `${path}: ${issue.message}`;
-    })
-    .join('; ');
+/** The path of an issue as the reason names it; `event` when the whole input is wrong. */
+const fieldOf = (issue: Issue | undefined, prefix: string): string =>
+  [prefix, ...(issue?.path ?? []).map(String)].filter(Boolean).join('.') || 'event';
 
 const reject = (issues: readonly Issue[], prefix: string): never => {
   throw new InvalidEventError(
-    describeIssues(issues, prefix),
-    [prefix, ...(issues[0]?.path ?? []).map(String)].filter(Boolean).join('.'),
+    issues.map((issue) => `${fieldOf(issue, prefix)}: ${issue.message}`).join('; '),
+    fieldOf(issues[0], prefix),
   );
 };
 
