@@ -10,7 +10,10 @@ export interface CustomerProfile {
   registeredAt?: string | undefined;
   timeZone?: string | undefined;
   birthday?: string | undefined;
+  /** Opt-in: false until an event says the customer agreed. */
   marketingConsent: boolean;
+  /** When each contact field's value was true: it changes only by a fact at least as new. */
+  asOf?: FieldTimes | undefined;
   orderCount: number;
   lifetimeSpendMinor: number;
   refundedMinor: number;
@@ -30,6 +33,10 @@ export interface CustomerProfile {
   tags?: Record<string, boolean> | undefined;
   version: number;
 }
+
+/** The profile fields that events set, each with the time of the fact that set it. */
+export type ContactField = 'email' | 'name' | 'marketingConsent' | 'timeZone' | 'birthday';
+export type FieldTimes = Partial<Record<ContactField, string>>;
 
 /** The fields an event sets on the profile; the store writes exactly these, guarded by `version`. */
 export type ProfileChanges = Partial<
@@ -61,7 +68,7 @@ export const newProfile = (
   email,
   name,
   createdAt,
-  marketingConsent: true,
+  marketingConsent: false,
   orderCount: 0,
   lifetimeSpendMinor: 0,
   refundedMinor: 0,
@@ -71,8 +78,37 @@ export const newProfile = (
 });
 
 /**
+ * The one rule for contact fields, whatever event carries them: a value applies only if its fact
+ * is at least as new as the one that set the field, so a late or replayed older event (a
+ * registration that said yes before the customer said no) changes nothing. Equal times apply, so
+ * a repeat of the newest fact is harmless.
+ */
+const contactChanges = (
+  base: CustomerProfile,
+  at: string,
+  facts: { [F in ContactField]?: CustomerProfile[F] | undefined },
+): ProfileChanges => {
+  const asOf: FieldTimes = { ...base.asOf };
+  const changes: ProfileChanges = {};
+  const apply = <F extends ContactField>(field: F, value: CustomerProfile[F] | undefined) => {
+    if (value === undefined) return;
+    const since = asOf[field];
+    if (since !== undefined && Date.parse(at) < Date.parse(since)) return;
+    asOf[field] = at;
+    (changes as Partial<CustomerProfile>)[field] = value;
+  };
+  apply('email', facts.email);
+  apply('name', facts.name);
+  apply('marketingConsent', facts.marketingConsent);
+  apply('timeZone', facts.timeZone);
+  apply('birthday', facts.birthday);
+  return { ...changes, asOf };
+};
+
+/**
  * What an order changes. Orders may arrive out of order, so first and last order times are the
- * minimum and maximum seen, and contact details follow the most recent order only.
+ * minimum and maximum seen, and contact details (and consent, if the checkout asked) follow the
+ * newest fact. A profile an order creates has no marketing consent.
  */
 export const changesForOrder = (
   current: CustomerProfile | undefined,
@@ -80,14 +116,21 @@ export const changesForOrder = (
   totalMinor: number,
 ): ProfileChanges => {
   const base = current ?? newProfile(order.customerId, order.email, order.name, order.placedAt);
-  const isLatest =
-    base.lastOrderAt === undefined || Date.parse(order.placedAt) >= Date.parse(base.lastOrderAt);
   return {
     ...(current
       ? {}
-      : { createdAt: base.createdAt, marketingConsent: base.marketingConsent, refundedMinor: 0 }),
-    email: isLatest ? order.email : base.email,
-    name: isLatest ? order.name : base.name,
+      : {
+          createdAt: base.createdAt,
+          email: base.email,
+          name: base.name,
+          marketingConsent: base.marketingConsent,
+          refundedMinor: 0,
+        }),
+    ...contactChanges(base, order.placedAt, {
+      email: order.email,
+      name: order.name,
+      marketingConsent: order.marketingConsent,
+    }),
     orderCount: base.orderCount + 1,
     lifetimeSpendMinor: base.lifetimeSpendMinor + totalMinor,
     firstOrderAt: earlier(base.firstOrderAt, order.placedAt),
@@ -100,14 +143,29 @@ export const changesForRegistration = (
   event: CustomerRegistered,
 ): ProfileChanges => {
   const base = current ?? newProfile(event.customerId, event.email, event.name, event.registeredAt);
-  return {
-    ...(current ? {} : { createdAt: base.createdAt, orderCount: 0, lifetimeSpendMinor: 0, refundedMinor: 0 }),
+  const contact = contactChanges(base, event.registeredAt, {
     email: event.email,
     name: event.name,
-    registeredAt: earlier(base.registeredAt, event.registeredAt),
-    timeZone: event.timeZone ?? base.timeZone,
-    birthday: event.birthday ?? base.birthday,
     marketingConsent: event.marketingConsent,
+    timeZone: event.timeZone,
+    birthday: event.birthday,
+  });
+  return {
+    ...(current
+      ? {}
+      : {
+          createdAt: base.createdAt,
+          email: base.email,
+          name: base.name,
+          marketingConsent: base.marketingConsent,
+          orderCount: 0,
+          lifetimeSpendMinor: 0,
+          refundedMinor: 0,
+        }),
+    ...contact,
+    // Date items carry the zone their time of day is read in, whichever fact set it.
+    timeZone: contact.timeZone ?? base.timeZone,
+    registeredAt: earlier(base.registeredAt, event.registeredAt),
   };
 };
 

@@ -163,6 +163,19 @@ export const pointsPolicySchema = z
   })
   .strict();
 
+/** What ingest refuses as implausible; a refused event waits in the dead-letter queue with its reason. */
+export const limitsSchema = z
+  .object({
+    /** The largest order total, line price or refund, in currency units (rejected above). */
+    maxOrderTotal: z.number().positive().max(1e12, 'must be at most 1e12').default(100_000),
+    /**
+     * How far an event's time may run ahead of the clock: shops' clocks drift, and a replay sends a
+     * batch of a few days' orders at the clock of its first.
+     */
+    maxFutureDays: z.number().positive().max(366).default(7),
+  })
+  .strict();
+
 export const programSchema = z
   .object({
     version: z.literal(1),
@@ -202,6 +215,7 @@ export const programSchema = z
     }),
     rewards: z.array(rewardSchema).default([]),
     tiers: tiersSchema.optional(),
+    limits: limitsSchema.default({ maxOrderTotal: 100_000, maxFutureDays: 7 }),
   })
   .strict()
   .superRefine((program, ctx) => {
@@ -231,6 +245,7 @@ export type Reward = z.infer<typeof rewardSchema>;
 export type Tiers = z.infer<typeof tiersSchema>;
 export type TierLevel = z.infer<typeof tierLevelSchema>;
 export type PointsPolicy = z.infer<typeof pointsPolicySchema>;
+export type Limits = z.infer<typeof limitsSchema>;
 
 /** The email address inside `Shop <hello@example.com>`. */
 export const senderAddress = (from: string): string => /<([^>]+)>/.exec(from)?.[1] ?? from.trim();

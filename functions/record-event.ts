@@ -29,8 +29,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     .use(rejectInvalidEvents())
     .use(parseInput(inputSchema))
     .handler(async ({ event, program }) => {
-      const parsed = parseCommerceEvent(event);
       const deps = runtime();
+      const parsed = parseCommerceEvent(event, { now: deps.clock.now(), limits: program.limits });
       const result = await recordEvent(parsed, { ...deps, program });
       const fact = factKey(parsed);
       // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.

@@ -72,4 +72,7 @@ export const toOrderPlaced = (purchase: Purchase) => ({
         ]
       : [],
   placedAt: `${purchase.date}T12:00:00Z`,
+  // The history says nothing about consent; the replay treats every buyer as having ticked the
+  // checkout's opt-in box, so the loyalty and win-back mails show. Without it none would go.
+  marketingConsent: true,
 });

@@ -92,7 +92,17 @@ export const profileItem = z.object({
   registeredAt: optionalString,
   timeZone: optionalString,
   birthday: optionalString,
-  marketingConsent: z.boolean().default(true),
+  // Opt-in: a profile written before consent was recorded has none.
+  marketingConsent: z.boolean().default(false),
+  asOf: z
+    .object({
+      email: optionalString,
+      name: optionalString,
+      marketingConsent: optionalString,
+      timeZone: optionalString,
+      birthday: optionalString,
+    })
+    .optional(),
   orderCount: z.number().default(0),
   lifetimeSpendMinor: z.number().default(0),
   refundedMinor: z.number().default(0),

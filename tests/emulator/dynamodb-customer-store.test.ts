@@ -25,6 +25,7 @@ import {
 import { couponContract } from '../support/coupon-contract.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { testSigner } from '../support/in-memory-customer-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const program = testProgram;
@@ -71,7 +72,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       total: n + 0.25,
       placedAt: new Date(Date.UTC(2026, 0, 1, 0, n)).toISOString(),
     });
-    return parseCommerceEvent(event);
+    return parseCommerceEvent(event, eventContext(systemClock.now(), program));
   };
 
   beforeAll(async () => {
@@ -161,7 +162,7 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       Object.assign(refund.detail, { customerId: 'c-1', orderId: 'o-600', amount: 600.25 });
       await Promise.allSettled([
         redeemReward({ customerId: 'c-1', rewardId: 'five-off', requestId: `r-${round}` }, deps),
-        recordEvent(parseCommerceEvent(refund), deps),
+        recordEvent(parseCommerceEvent(refund, eventContext(systemClock.now(), program)), deps),
       ]);
       const profile = await store.getProfile('c-1');
       const entries = await store.ledger('c-1');
@@ -440,6 +441,27 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
       const cursor = { at: '2026-01-03T00:00:00.000Z', failing: { eventId: 'inactive:c-1', attempts: 2 } };
       await indexedStore.setCursor('inactivity#30', cursor);
       expect(await indexedStore.getCursor('inactivity#30')).toEqual(cursor);
+    });
+  });
+
+  it('keeps an opt-out through a replayed older registration, reading back when each field was set', async () => {
+    store = await freshStore();
+    const registration = (n: number, registeredAt: string, marketingConsent: boolean) => {
+      const event = eventFixture('customer-registered');
+      event.id = `event-reg-${n}`;
+      Object.assign(event.detail, { customerId: 'c-consent', registeredAt, marketingConsent });
+      return parseCommerceEvent(event, eventContext(systemClock.now(), program));
+    };
+    const deps = { store, clock: systemClock, program };
+    const yes = registration(1, '2026-01-01T00:00:00Z', true);
+    await recordEvent(yes, deps);
+    await recordEvent(registration(2, '2026-03-01T00:00:00Z', false), deps);
+    await recordEvent(yes, deps);
+    await recordEvent(registration(3, '2026-02-01T00:00:00Z', true), deps);
+    expect(await store.getProfile('c-consent')).toMatchObject({
+      marketingConsent: false,
+      asOf: { marketingConsent: '2026-03-01T00:00:00Z', email: '2026-03-01T00:00:00Z' },
+      registeredAt: '2026-01-01T00:00:00Z',
     });
   });
 

@@ -73,6 +73,7 @@ describe('the shipped flows on the local stack', () => {
       email: `${customerId}@example.com`,
       name: `Casey ${customerId}`,
       registeredAt: now(),
+      marketingConsent: true,
       ...extra,
     });
   let orders = 0;
@@ -87,6 +88,7 @@ describe('the shipped flows on the local stack', () => {
       total,
       items: [{ sku: 'CD-1', name: 'Kind of Blue', quantity: 1, unitPrice: total }],
       placedAt: now(),
+      marketingConsent: true,
     });
   const advance = (days: number) => runtime.advanceTo(new Date(runtime.clock.now().getTime() + days * DAY));
   const mails = async (customerId: string): Promise<CapturedEmail[]> =>

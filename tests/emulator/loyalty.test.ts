@@ -81,6 +81,7 @@ describe('the loyalty program on the local stack', () => {
       total,
       items: [{ sku: 'CD-1', quantity: 1, unitPrice: total }],
       placedAt: runtime.clock.now().toISOString(),
+      marketingConsent: true,
     });
   const advance = (days: number) => runtime.advanceTo(new Date(runtime.clock.now().getTime() + days * DAY));
   const redeem = (customerId: string, rewardId: string, requestId: string) =>

@@ -50,6 +50,7 @@ describe('deploying a changed flow while journeys are in flight', () => {
           total: 20,
           items: [],
           placedAt: runtime.clock.now().toISOString(),
+          marketingConsent: true,
         },
       },
     ]);

@@ -7,6 +7,7 @@ import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { systemClock } from '../../functions/commons/runtime.ts';
 import { eventFixture } from './fixtures.ts';
 import { testSigner } from './in-memory-customer-store.ts';
+import { eventContext } from './parse.ts';
 import { loyaltyProgram } from './program.ts';
 
 // What every CustomerStore does with reward coupons, run against the in-memory store (unit) and
@@ -26,7 +27,11 @@ const fund = async (store: CustomerStore, customerId: string) => {
   const event = eventFixture('order-placed');
   event.id = `event-${customerId}`;
   Object.assign(event.detail, { orderId: `o-${customerId}`, customerId, total: 1200.25 });
-  await recordEvent(parseCommerceEvent(event), { store, clock: systemClock, program });
+  await recordEvent(parseCommerceEvent(event, eventContext(systemClock.now(), program)), {
+    store,
+    clock: systemClock,
+    program,
+  });
 };
 
 export const couponContract = (freshStore: () => Promise<CustomerStore>) => {

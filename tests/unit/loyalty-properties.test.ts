@@ -9,6 +9,7 @@ import { flushOutbox, redeemReward, settleAccount } from '../../domain/use-cases
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemoryCustomerStore, testSigner } from '../support/in-memory-customer-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram } from '../support/program.ts';
 
 // Random histories of orders, refunds, redemptions, passing time and repeated deliveries, run
@@ -199,7 +200,7 @@ const run = async (policy: Policy, history: Command[]) => {
           items: [{ sku: 'SKU-1', quantity: 1, unitPrice: total }],
           placedAt: new Date(now - command.hoursAgo * HOUR_MS).toISOString(),
         });
-        const event = parseCommerceEvent(fixture);
+        const event = parseCommerceEvent(fixture, eventContext(clock.now(), program));
         expect(await recordEvent(event, deps)).toMatchObject({ outcome: 'applied' });
         delivered.push({ kind: 'event', event, failed: false });
         orders.push({ customerId, orderId: `o-${n}` });
@@ -226,7 +227,7 @@ const run = async (policy: Policy, history: Command[]) => {
           amount: amountMinor / 100,
           refundedAt: clock.now().toISOString(),
         });
-        const event = parseCommerceEvent(fixture);
+        const event = parseCommerceEvent(fixture, eventContext(clock.now(), program));
         if (amountMinor > left) {
           await refusedWithoutChange(() => recordEvent(event, deps), [InvalidEventError]);
           delivered.push({ kind: 'event', event, failed: true });

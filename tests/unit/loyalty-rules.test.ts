@@ -20,6 +20,7 @@ import { flushOutbox, redeemReward, settleAccount } from '../../domain/use-cases
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemoryCustomerStore, testSigner } from '../support/in-memory-customer-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram, testProgram } from '../support/program.ts';
 
 const tiers = {
@@ -469,13 +470,13 @@ describe('points over time, through the use cases', () => {
     const event = eventFixture('order-placed');
     event.id = `e-${String(detail.orderId)}`;
     Object.assign(event.detail, detail);
-    return parseCommerceEvent(event);
+    return parseCommerceEvent(event, eventContext(clock.now()));
   };
   const refunded = (detail: Record<string, unknown>) => {
     const event = eventFixture('order-refunded');
     event.id = `e-${String(detail.refundId)}`;
     Object.assign(event.detail, detail);
-    return parseCommerceEvent(event);
+    return parseCommerceEvent(event, eventContext(clock.now()));
   };
   const profile = () => store.profiles.get('c-42');
   const problems = async () => {

@@ -6,6 +6,7 @@ import { sweep } from '../../domain/use-cases/sweep.ts';
 import { sweepConfig } from '../../domain/workflow/compile.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram } from '../support/program.ts';
 
 // The sweeper settles due points accounts within its invocation's time budget: when the budget
@@ -25,7 +26,11 @@ describe('settling due points accounts within the time budget', () => {
         orderId: `o-${customerId}`,
         placedAt: '2026-01-01T00:00:00Z',
       });
-      await recordEvent(parseCommerceEvent(event), { store, clock, program });
+      await recordEvent(parseCommerceEvent(event, eventContext(clock.now(), program)), {
+        store,
+        clock,
+        program,
+      });
     }
     now += 31 * 86_400_000;
     // The sweep also resumes waits; this store has none.

@@ -7,6 +7,7 @@ import { MAX_ATTEMPTS, type SweepFailure, sweep } from '../../domain/use-cases/s
 import { type SweepConfig, sweepConfig } from '../../domain/workflow/compile.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemorySweepStore } from '../support/in-memory-sweep-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram } from '../support/program.ts';
 
 // One customer's failure is that customer's alone: the sweep reports it, counts it in `failed`,
@@ -64,7 +65,7 @@ const order = (customerId: string, placedAt: string) => {
   const event = eventFixture('order-placed');
   event.id = `e-${customerId}-${placedAt}`;
   Object.assign(event.detail, { customerId, orderId: `o-${customerId}`, placedAt });
-  return parseCommerceEvent(event);
+  return parseCommerceEvent(event, eventContext(placedAt));
 };
 
 const inactivityOnly: SweepConfig = { timeZone: 'UTC', inactivityDays: [30], dates: [], schedules: [] };

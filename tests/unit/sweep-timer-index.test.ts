@@ -8,6 +8,7 @@ import { sweep } from '../../domain/use-cases/sweep.ts';
 import { sweepConfig } from '../../domain/workflow/compile.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemorySweepStore } from '../support/in-memory-sweep-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { loyaltyProgram } from '../support/program.ts';
 
 // Due times on the timer index are computed by the program of the day they were written. After an
@@ -35,7 +36,11 @@ const customers = async (store: InMemorySweepStore, count: number, program = wit
     const event = eventFixture('order-placed');
     event.id = `e-${customerId}`;
     Object.assign(event.detail, { customerId, orderId: `o-${customerId}`, placedAt: '2026-01-01T00:00:00Z' });
-    await recordEvent(parseCommerceEvent(event), { store, clock, program });
+    await recordEvent(parseCommerceEvent(event, eventContext(clock.now(), program)), {
+      store,
+      clock,
+      program,
+    });
   }
   return ids;
 };

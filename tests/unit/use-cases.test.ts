@@ -10,6 +10,7 @@ import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { CapturingMailer, fixedClock, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { eventContext } from '../support/parse.ts';
 import { testProgram } from '../support/program.ts';
 
 const program = testProgram;
@@ -18,8 +19,9 @@ describe('recording events, awarding points and sending email', () => {
   let store: InMemoryCustomerStore;
   let mailer: CapturingMailer;
   const clock = fixedClock();
+  const context = eventContext(clock.now(), program);
   const deps = () => ({ store, mailer, clock, program });
-  const placed = () => parseCommerceEvent(eventFixture('order-placed'));
+  const placed = () => parseCommerceEvent(eventFixture('order-placed'), context);
   const mail = (): SendEmailInput => ({
     customerId: 'c-42',
     flowId: 'thank-you',
@@ -56,13 +58,13 @@ describe('recording events, awarding points and sending email', () => {
   });
 
   it('cannot take back points of an order it has not recorded yet (retried until it has)', async () => {
-    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    const refund = parseCommerceEvent(eventFixture('order-refunded'), context);
     await expect(recordEvent(refund, deps())).rejects.toBeInstanceOf(NotFoundError);
   });
 
   it('takes back the refunded share of the points, once (12.99 of 42.99 leaves 29 of 42)', async () => {
     await recordEvent(placed(), deps());
-    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    const refund = parseCommerceEvent(eventFixture('order-refunded'), context);
     expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'applied', pointsReversed: 13 });
     expect(await recordEvent(refund, deps())).toMatchObject({ outcome: 'duplicate', pointsReversed: 13 });
     expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 29, refundedMinor: 1299 });
@@ -78,11 +80,11 @@ describe('recording events, awarding points and sending email', () => {
         const second = eventFixture('order-placed');
         second.id = 'e-2';
         second.detail.orderId = 'o-1002';
-        await recordEvent(parseCommerceEvent(second), deps());
+        await recordEvent(parseCommerceEvent(second, context), deps());
       }
       return store.writePoints(...args);
     };
-    const refund = parseCommerceEvent(eventFixture('order-refunded'));
+    const refund = parseCommerceEvent(eventFixture('order-refunded'), context);
     expect(await recordEvent(refund, { ...deps(), store: racing })).toMatchObject({ pointsReversed: 13 });
     expect(store.profiles.get('c-42')?.pointsBalance).toBe(42 + 42 - 13);
   });
@@ -91,7 +93,7 @@ describe('recording events, awarding points and sending email', () => {
     await recordEvent(placed(), deps());
     const refund = eventFixture('order-refunded');
     refund.detail.amount = 50;
-    await expect(recordEvent(parseCommerceEvent(refund), deps())).rejects.toThrow(
+    await expect(recordEvent(parseCommerceEvent(refund, context), deps())).rejects.toThrow(
       'detail.amount: $50.00 is more than the $42.99 left to refund on order o-1001',
     );
   });
@@ -99,7 +101,9 @@ describe('recording events, awarding points and sending email', () => {
   it('refuses an order in another currency than the program', async () => {
     const event = eventFixture('order-placed');
     event.detail.currency = 'EUR';
-    await expect(recordEvent(parseCommerceEvent(event), deps())).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(recordEvent(parseCommerceEvent(event, context), deps())).rejects.toBeInstanceOf(
+      InvalidEventError,
+    );
   });
 
   it('sends a personalized email once per customer, flow, event and step', async () => {
@@ -113,6 +117,23 @@ describe('recording events, awarding points and sending email', () => {
       html: '<p>42 / 42</p>',
       text: '42 / 42',
     });
+  });
+
+  it('mails a customer first seen in an order only on transactional topics until consent is given', async () => {
+    await recordEvent(placed(), deps());
+    const promotions = { ...mail(), stepId: 'promo', topic: { id: 'promotions', transactional: false } };
+    const receipt = { ...mail(), stepId: 'receipt', topic: { id: 'orders', transactional: true } };
+    expect(await sendEmail(promotions, deps())).toEqual({
+      status: 'skipped',
+      reason: 'no marketing consent for promotions',
+    });
+    expect((await sendEmail(receipt, deps())).status).toBe('sent');
+    const consent = eventFixture('order-placed');
+    Object.assign(consent.detail, { orderId: 'o-2', marketingConsent: true });
+    consent.id = 'e-consent';
+    await recordEvent(parseCommerceEvent(consent, context), deps());
+    expect((await sendEmail(promotions, deps())).status).toBe('sent');
+    expect(mailer.sent.map((m) => m.tags?.step)).toEqual(['receipt', 'promo']);
   });
 
   it('releases the claim when the provider surely did not send, so the retry sends exactly once', async () => {
