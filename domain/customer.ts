@@ -171,3 +171,19 @@ export const changesForRegistration = (
 
 /** The first word of a name, for "Hi Ada". */
 export const firstName = (name: string): string => name.trim().split(/\s+/)[0] ?? name;
+
+/**
+ * Whether a customer receives mail of a topic, and why: the one rule the mailer applies and the
+ * customer report shows. Transactional topics need no marketing consent; every topic honours the
+ * customer's own unsubscribe.
+ */
+export const topicPermission = (
+  profile: Pick<CustomerProfile, 'marketingConsent' | 'attributes'>,
+  topic: { id: string; transactional: boolean },
+): { receives: boolean; reason: string } => {
+  if (!topic.transactional && !profile.marketingConsent)
+    return { receives: false, reason: `no marketing consent for ${topic.id}` };
+  if (profile.attributes?.[`unsubscribed_${topic.id}`] === true)
+    return { receives: false, reason: `unsubscribed from ${topic.id}` };
+  return { receives: true, reason: topic.transactional ? 'transactional' : 'marketing consent' };
+};

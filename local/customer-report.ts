@@ -1,7 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import type { CustomerProfile } from '#domain/customer.ts';
+import { type CustomerProfile, topicPermission } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
@@ -159,15 +159,12 @@ const describeIssues = (error: z.ZodError): string =>
 
 type Topic = { id: string; name: string; transactional: boolean };
 
-const topicConsent = (profile: CustomerProfile, topic: Topic, flows: string[]): TopicConsent => {
-  // The same order of checks as sendEmail: consent first, then the customer's own unsubscribe.
-  const base = { ...topic, flows };
-  if (!topic.transactional && !profile.marketingConsent)
-    return { ...base, receives: false, reason: 'no marketing consent' };
-  if (profile.attributes?.[`unsubscribed_${topic.id}`] === true)
-    return { ...base, receives: false, reason: `unsubscribed (attribute unsubscribed_${topic.id})` };
-  return { ...base, receives: true, reason: topic.transactional ? 'transactional' : 'marketing consent' };
-};
+// The mailer's own rule (topicPermission), so the report never disagrees with what is sent.
+const topicConsent = (profile: CustomerProfile, topic: Topic, flows: string[]): TopicConsent => ({
+  ...topic,
+  flows,
+  ...topicPermission(profile, topic),
+});
 
 const consentOf = (profile: CustomerProfile, project: CompiledProject): Consent => {
   const flowsByTopic = new Map<string, string[]>();

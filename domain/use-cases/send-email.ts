@@ -1,4 +1,4 @@
-import { firstName } from '../customer.ts';
+import { firstName, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
@@ -37,12 +37,8 @@ export const sendEmail = async (
   const profile = await store.getProfile(input.customerId);
   if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
-  if (input.topic && !input.topic.transactional && !profile.marketingConsent) {
-    return { status: 'skipped', reason: `no marketing consent for ${input.topic.id}` };
-  }
-  if (input.topic && profile.attributes?.[`unsubscribed_${input.topic.id}`] === true) {
-    return { status: 'skipped', reason: `unsubscribed from ${input.topic.id}` };
-  }
+  const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
+  if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
 
   const rendered = renderEmail(input.template, {
     customer: {

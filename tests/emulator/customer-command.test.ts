@@ -128,8 +128,8 @@ describe('rapport customer', () => {
     expect(consent.marketing).toEqual({ scope: 'all topics', granted: false });
     expect(consent.topics.map((t) => [t.id, t.receives, t.reason])).toEqual([
       ['orders', true, 'transactional'],
-      ['loyalty', false, 'no marketing consent'],
-      ['promotions', false, 'no marketing consent'],
+      ['loyalty', false, 'no marketing consent for loyalty'],
+      ['promotions', false, 'no marketing consent for promotions'],
     ]);
     expect(consent.topics.find((t) => t.id === 'orders')?.flows).toEqual(['review-request', 'thank-you']);
   });
@@ -230,7 +230,7 @@ describe('rapport customer', () => {
     const text = result.stdout.join('\n');
     expect(result.stdout[0]).toBe('Customer c-1: Ada Lovelace <ada@example.com>  (table rapport-local)');
     expect(text).toContain('  marketing (all topics): no');
-    expect(text).toMatch(/^ {4}loyalty +Points and rewards +no +no +no marketing consent/m);
+    expect(text).toMatch(/^ {4}loyalty +Points and rewards +no +no +no marketing consent for loyalty/m);
     // Columns line up: every row of the orders table starts its fields where the header does.
     const start = result.stdout.indexOf('Orders (2)');
     const [header, ...rows] = result.stdout.slice(start + 1, start + 4);
