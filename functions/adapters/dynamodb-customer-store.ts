@@ -9,6 +9,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  type QueryCommandInput,
   TransactWriteCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -220,6 +221,29 @@ export class DynamoDbCustomerStore implements CustomerStore {
       }
       throw error;
     }
+  }
+
+  /** Every item a query finds, page after page (a page stops at 1 MB). */
+  protected async queryAll(
+    input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'ReturnConsumedCapacity'>,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.send('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            ...input,
+            TableName: this.tableName,
+            ExclusiveStartKey: start,
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   protected async getItem(customerId: string, sk: string): Promise<Record<string, unknown> | undefined> {
@@ -593,26 +617,15 @@ export class DynamoDbCustomerStore implements CustomerStore {
   }
 
   async ledger(customerId: string): Promise<LedgerEntry[]> {
-    const entries: LedgerEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#sk': TABLE_DESIGN.sortKey },
-            ExpressionAttributeValues: { ':pk': keys.customer(customerId), ':prefix': keys.ledger('') },
-            ExclusiveStartKey: start,
-            ConsistentRead: true,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        ),
-      );
-      entries.push(...(page.Items ?? []).map((item) => ledgerItem.parse(item)));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return entries.sort((a, b) => a.at.localeCompare(b.at) || a.entryId.localeCompare(b.entryId));
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#sk': TABLE_DESIGN.sortKey },
+      ExpressionAttributeValues: { ':pk': keys.customer(customerId), ':prefix': keys.ledger('') },
+      ConsistentRead: true,
+    });
+    return items
+      .map((item) => ledgerItem.parse(item))
+      .sort((a, b) => a.at.localeCompare(b.at) || a.entryId.localeCompare(b.entryId));
   }
 
   async claimSend(claim: SendClaim): Promise<'claimed' | 'taken'> {

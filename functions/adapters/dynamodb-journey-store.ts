@@ -168,44 +168,33 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
   async listActive(customerId: string, now: string): Promise<{ journeys: Journey[]; waits: Wait[] }> {
     const journeys: Journey[] = [];
     const waits: Wait[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
-            // Finished journeys stay a year for reporting (and expired ones until DynamoDB deletes
-            // them): the filter keeps them out of the answer. See the README on what that read costs.
-            FilterExpression:
-              '(#status IN (:active, :waiting, :resuming) OR (#goal.deadline >= :now AND attribute_not_exists(convertedAt))) AND (attribute_not_exists(#ttl) OR #ttl > :epoch)',
-            ExpressionAttributeNames: {
-              '#pk': PK,
-              '#sk': SK,
-              '#status': 'status',
-              '#goal': 'goal',
-              '#ttl': TTL,
-            },
-            ExpressionAttributeValues: {
-              ':pk': keys.customer(customerId),
-              ':prefix': 'JOURNEY#',
-              ':active': 'active',
-              ':waiting': 'waiting',
-              ':resuming': 'resuming',
-              ':now': now,
-              ':epoch': epochSeconds(now),
-            },
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        if (item.type === 'wait') waits.push(waitItem.parse(item));
-        else if (item.type === 'journey') journeys.push(journeyItem.parse(item));
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      // Finished journeys stay a year for reporting (and expired ones until DynamoDB deletes
+      // them): the filter keeps them out of the answer. See the README on what that read costs.
+      FilterExpression:
+        '(#status IN (:active, :waiting, :resuming) OR (#goal.deadline >= :now AND attribute_not_exists(convertedAt))) AND (attribute_not_exists(#ttl) OR #ttl > :epoch)',
+      ExpressionAttributeNames: {
+        '#pk': PK,
+        '#sk': SK,
+        '#status': 'status',
+        '#goal': 'goal',
+        '#ttl': TTL,
+      },
+      ExpressionAttributeValues: {
+        ':pk': keys.customer(customerId),
+        ':prefix': 'JOURNEY#',
+        ':active': 'active',
+        ':waiting': 'waiting',
+        ':resuming': 'resuming',
+        ':now': now,
+        ':epoch': epochSeconds(now),
+      },
+    });
+    for (const item of items) {
+      if (item.type === 'wait') waits.push(waitItem.parse(item));
+      else if (item.type === 'journey') journeys.push(journeyItem.parse(item));
+    }
     return { journeys, waits };
   }
 
@@ -479,57 +468,29 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
   }
 
   async lastOrderedBetween(shard: number, from: string, to: string) {
-    const found: { customerId: string; lastOrderAt: string }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :from AND :to',
-            ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
-            ExpressionAttributeValues: { ':gpk': keys.indexActivity(shard), ':from': from, ':to': to },
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        // BETWEEN includes `from`; the window is (from, to].
-        if (item.lastOrderAt > from)
-          found.push({ customerId: String(item.customerId), lastOrderAt: String(item.lastOrderAt) });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const items = await this.queryAll({
+      IndexName: index.name,
+      KeyConditionExpression: '#gpk = :gpk AND #gsk BETWEEN :from AND :to',
+      ExpressionAttributeNames: { '#gpk': index.partitionKey, '#gsk': index.sortKey },
+      ExpressionAttributeValues: { ':gpk': keys.indexActivity(shard), ':from': from, ':to': to },
+    });
+    // BETWEEN includes `from`; the window is (from, to].
+    return items
+      .filter((item) => String(item.lastOrderAt) > from)
+      .map((item) => ({ customerId: String(item.customerId), lastOrderAt: String(item.lastOrderAt) }));
   }
 
   async customersWithDate(field: string, monthDay: string) {
-    const found: { customerId: string; timeZone?: string | undefined }[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.send('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: '#gpk = :gpk',
-            ExpressionAttributeNames: { '#gpk': index.partitionKey },
-            ExpressionAttributeValues: { ':gpk': keys.indexDate(field, monthDay) },
-            ExclusiveStartKey: start,
-            ReturnConsumedCapacity: 'TOTAL',
-          }),
-        ),
-      );
-      for (const item of page.Items ?? [])
-        found.push({
-          customerId: String(item.customerId),
-          timeZone: typeof item.timeZone === 'string' ? item.timeZone : undefined,
-        });
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return found;
+    const items = await this.queryAll({
+      IndexName: index.name,
+      KeyConditionExpression: '#gpk = :gpk',
+      ExpressionAttributeNames: { '#gpk': index.partitionKey },
+      ExpressionAttributeValues: { ':gpk': keys.indexDate(field, monthDay) },
+    });
+    return items.map((item) => ({
+      customerId: String(item.customerId),
+      timeZone: typeof item.timeZone === 'string' ? item.timeZone : undefined,
+    }));
   }
 
   async *customerIds(): AsyncIterable<string[]> {
