@@ -162,6 +162,7 @@ describe('rapport serve and rapport customer', () => {
                 email: 'grace@example.com',
                 name: 'Grace Hopper',
                 registeredAt: '2026-01-05T10:00:00Z',
+                marketingConsent: true,
               }),
             },
           ],

@@ -110,10 +110,10 @@ describe('the shop cannot speak for the system, and nothing reaches the flows tw
       expect(executionsOf(response.Entries?.[0]?.EventId ?? '', 'Ingest')[0]?.status).toBe('SUCCEEDED');
     }
     expect(runtime.deadLetters.slice(before).map((d) => (d.body as { reason: string }).reason)).toEqual([
-      expect.stringMatching(/^detail-type: __proto__ is not one of/),
-      expect.stringMatching(/^detail-type: constructor is not one of/),
-      expect.stringMatching(/^detail-type: toString is not one of/),
-      expect.stringMatching(/^detail-type: customer.inactive is not one of/),
+      expect.stringMatching(/^detail-type: "__proto__" is not one of/),
+      expect.stringMatching(/^detail-type: "constructor" is not one of/),
+      expect.stringMatching(/^detail-type: "toString" is not one of/),
+      expect.stringMatching(/^detail-type: "customer.inactive" is not one of/),
     ]);
   });
 

@@ -294,12 +294,20 @@ const run = async (steps: Step[], chaos: Faults | undefined): Promise<Outcome> =
         const batch: Step[] = [];
         while (i < steps.length && steps[i]!.kind === 'redeem' && steps[i]!.at === first.at)
           batch.push(steps[i++]!);
-        const ask = (s: Extract<Step, { kind: 'redeem' }>) =>
-          runtime.invoke('Redeem', {
-            customerId: s.customerId,
-            rewardId: 'free-shipping',
-            requestId: s.requestId,
-          });
+        // The shop's backend retries a call that failed (a throttle, a crash) with the same request id.
+        const ask = async (s: Extract<Step, { kind: 'redeem' }>) => {
+          for (let attempt = 1; ; attempt++) {
+            try {
+              return await runtime.invoke('Redeem', {
+                customerId: s.customerId,
+                rewardId: 'free-shipping',
+                requestId: s.requestId,
+              });
+            } catch (error) {
+              if (attempt >= 5) throw error;
+            }
+          }
+        };
         for (const s of batch as Extract<Step, { kind: 'redeem' }>[]) {
           const answers = chaos ? await Promise.all([ask(s), ask(s), ask(s)]) : [await ask(s)];
           const [answer] = answers as { ok?: boolean; error?: string; balance?: number }[];
