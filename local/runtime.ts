@@ -479,10 +479,17 @@ export class LocalRapport {
     await this.drain();
     for (let guard = 0; guard < 1_000_000; guard++) {
       // A sweep that ran out of time left work for the next one: in AWS a minute later, here at once.
-      for (let round = 0; round < 1000; round++) {
+      // One that stepped over failures (a throttle, a failing customer) is retried by the next
+      // minute's sweep in AWS: here too, a virtual minute later, a few times, before the clock jumps.
+      for (let round = 0, retries = 0; round < 1000; round++) {
         const results = await this.sweep();
         await this.drain();
-        if (!(Array.isArray(results) && results.some((r) => (r as { more?: boolean } | null)?.more))) break;
+        const answers = Array.isArray(results)
+          ? (results as ({ more?: boolean; failed?: number } | null)[])
+          : [];
+        if (answers.some((r) => r?.more)) continue;
+        if (!answers.some((r) => (r?.failed ?? 0) > 0) || ++retries > 30) break;
+        this.clock.advanceTo(new Date(Math.min(target, this.clock.now().getTime() + 60_000)));
       }
       const now = this.clock.now().getTime();
       if (now >= target) break;

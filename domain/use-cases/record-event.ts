@@ -191,6 +191,8 @@ const recordRefund = async (
     }
     const left = order.totalMinor - order.refundedMinor;
     if (refundMinor > left) {
+      // A copy of this refund that landed since the check above took what was left: a duplicate.
+      if (await store.getLedgerEntry(refund.customerId, entryId)) return { outcome: 'duplicate' as const };
       throw new InvalidEventError(
         `detail.amount: ${formatMoney(refundMinor, order.currency)} is more than the ${formatMoney(left, order.currency)} left to refund on order ${order.orderId}`,
         'detail.amount',

@@ -89,6 +89,28 @@ describe('recording events, awarding points and sending email', () => {
     expect(store.profiles.get('c-42')?.pointsBalance).toBe(42 + 42 - 13);
   });
 
+  it('answers a copy of a full refund that raced the first as a duplicate, not as too large', async () => {
+    await recordEvent(placed(), deps());
+    const full = eventFixture('order-refunded');
+    full.detail.amount = 42.99;
+    const refund = parseCommerceEvent(full, context);
+    // The copy reads the ledger before the first lands and the order after: nothing is left to refund.
+    const racing = Object.create(store) as InMemoryCustomerStore;
+    let raced = false;
+    racing.getOrder = async (...args) => {
+      if (!raced) {
+        raced = true;
+        await recordEvent(refund, deps());
+      }
+      return store.getOrder(...args);
+    };
+    expect(await recordEvent(refund, { ...deps(), store: racing })).toMatchObject({
+      outcome: 'duplicate',
+      pointsReversed: 42,
+    });
+    expect(store.profiles.get('c-42')).toMatchObject({ pointsBalance: 0, refundedMinor: 4299 });
+  });
+
   it('refuses a refund larger than what is left of the order', async () => {
     await recordEvent(placed(), deps());
     const refund = eventFixture('order-refunded');
