@@ -210,13 +210,15 @@ export const redeemReward = async (
   let balance = 0;
   let attempt = 0;
   const { outcome } = await withOptimisticRetry(clock, async () => {
+    // The profile first, then this request's entry: a copy of the request that wrote in between is
+    // then seen as done (not as a balance too short), and one that writes later fails our version guard.
+    const profile = await store.getProfile(input.customerId);
     const recorded = await store.getLedgerEntry(input.customerId, entryId);
     if (recorded) {
       // The code this request got, whichever attempt found it free.
       recordedCode = recorded.couponCode;
       return { outcome: 'duplicate' as const };
     }
-    const profile = await store.getProfile(input.customerId);
     if (!profile) throw new InsufficientPointsError(`customer ${input.customerId} has no points account`);
     const now = clock.now().toISOString();
     const code = await couponCode(deps.signer, 'RWD', [input.customerId, input.requestId], attempt);

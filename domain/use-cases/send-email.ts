@@ -3,6 +3,7 @@ import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
 import { renderEmail } from '../templates.ts';
+import { retryTransient } from './retry.ts';
 
 export interface SendEmailInput {
   customerId: string;
@@ -73,11 +74,11 @@ export const sendEmail = async (
     return { status: 'sent', messageId };
   } catch (error) {
     if (error instanceof MailNotSentError) {
-      await store.releaseSend(input.customerId, key);
+      await retryTransient(clock, () => store.releaseSend(input.customerId, key));
       throw error;
     }
     if (error instanceof MailRejectedError) {
-      await store.failSend(input.customerId, key, error.message);
+      await retryTransient(clock, () => store.failSend(input.customerId, key, error.message));
       return { status: 'failed', reason: error.message };
     }
     throw error;

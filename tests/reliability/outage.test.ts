@@ -191,6 +191,7 @@ interface Outcome {
   coupons: string[];
   inbox: string[];
   redemptions: string[];
+  disagreements: string[];
   mismatches: number;
   failedExecutions: number;
   wallSeconds: number;
@@ -277,6 +278,7 @@ const run = async (steps: Step[], chaos: Faults | undefined): Promise<Outcome> =
   });
   const started = performance.now();
   const redemptions: string[] = [];
+  const disagreements: string[] = [];
   try {
     const ingestArn = runtime.stack.machines.find((m) => m.logicalId.startsWith('Ingest'))!.arn;
     const rng = random(20_260_412);
@@ -309,9 +311,17 @@ const run = async (steps: Step[], chaos: Faults | undefined): Promise<Outcome> =
           }
         };
         for (const s of batch as Extract<Step, { kind: 'redeem' }>[]) {
+          const said = (answer: unknown) => {
+            const { ok, error } = answer as { ok?: boolean; error?: string };
+            return ok === false ? String(error) : 'ok';
+          };
           const answers = chaos ? await Promise.all([ask(s), ask(s), ask(s)]) : [await ask(s)];
-          const [answer] = answers as { ok?: boolean; error?: string; balance?: number }[];
-          redemptions.push(`${s.requestId} ${answer?.ok === false ? answer.error : 'ok'}`);
+          const final = said(answers[0]);
+          // Three at once for one request must all get the one answer.
+          for (const answer of answers)
+            if (said(answer) !== final)
+              disagreements.push(`${s.requestId}: ${answers.map(said).join(' / ')}`);
+          redemptions.push(`${s.requestId} ${final}`);
         }
         continue;
       }
@@ -367,6 +377,7 @@ const run = async (steps: Step[], chaos: Faults | undefined): Promise<Outcome> =
     return {
       ...(await snapshot(runtime)),
       redemptions,
+      disagreements,
       mismatches: reconcile.mismatches.length,
       // Executions that failed for good: in chaos, crashes past every retry are dead-lettered
       // and their other deliveries do the work; none may be left undone (compared below).
@@ -446,6 +457,7 @@ describe('an outage changes nothing: triple, reordered, faulty delivery ends whe
   it('writes the same ledger entries and orders, none twice', () => {
     expect(chaos.ledger).toEqual(clean.ledger);
     expect(chaos.orders).toEqual(clean.orders);
+    expect(chaos.disagreements).toEqual([]);
     expect(chaos.redemptions).toEqual(clean.redemptions);
   });
 

@@ -23,10 +23,10 @@ const collidingSigner: Signer = {
     message.endsWith(',0]') ? new Uint8Array(32).fill(7) : createHmac('sha256', 'k').update(message).digest(),
 };
 
-const fund = async (store: CustomerStore, customerId: string) => {
+const fund = async (store: CustomerStore, customerId: string, total = 1200.25) => {
   const event = eventFixture('order-placed');
   event.id = `event-${customerId}`;
-  Object.assign(event.detail, { orderId: `o-${customerId}`, customerId, total: 1200.25 });
+  Object.assign(event.detail, { orderId: `o-${customerId}`, customerId, total });
   await recordEvent(parseCommerceEvent(event, eventContext(systemClock.now(), program)), {
     store,
     clock: systemClock,
@@ -35,6 +35,26 @@ const fund = async (store: CustomerStore, customerId: string) => {
 };
 
 export const couponContract = (freshStore: () => Promise<CustomerStore>) => {
+  it('answers a copy of a request that spent the last points with its coupon, not a balance too short', async () => {
+    const store = await freshStore();
+    const deps = { store, clock: systemClock, program, signer: testSigner() };
+    await fund(store, 'c-9', 1000);
+    await redeemReward({ customerId: 'c-9', rewardId: 'five-off', requestId: 'r-a' }, deps);
+    expect((await store.getProfile('c-9'))?.pointsBalance).toBe(500);
+    const input = { customerId: 'c-9', rewardId: 'five-off', requestId: 'r-b' };
+    // The copy reads while the first spends the last 500 points.
+    let first: Awaited<ReturnType<typeof redeemReward>> | undefined;
+    const racing = Object.create(store) as CustomerStore;
+    racing.getLedgerEntry = async (customerId, entryId) => {
+      const entry = await store.getLedgerEntry(customerId, entryId);
+      first ??= await redeemReward(input, deps);
+      return entry;
+    };
+    const copy = await redeemReward(input, { ...deps, store: racing });
+    expect(copy).toMatchObject({ code: first?.code, duplicate: true, balance: 0 });
+    expect((await store.getProfile('c-9'))?.pointsBalance).toBe(0);
+  });
+
   it('gives two customers who reuse a request id different coupons, each their own', async () => {
     const store = await freshStore();
     const deps = { store, clock: systemClock, program, signer: testSigner() };

@@ -4,6 +4,7 @@ import {
   MailNotSentError,
   MailRejectedError,
   NotFoundError,
+  TransientError,
 } from '../../domain/errors.ts';
 import { parseCommerceEvent } from '../../domain/events.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
@@ -170,6 +171,28 @@ describe('recording events, awarding points and sending email', () => {
     };
     await expect(sendEmail(mail(), { ...deps(), mailer: flaky })).rejects.toBeInstanceOf(MailNotSentError);
     expect((await sendEmail(mail(), { ...deps(), mailer: flaky })).status).toBe('sent');
+    expect(mailer.sent).toHaveLength(1);
+  });
+
+  it('still sends once when releasing the claim after a refusal is throttled too', async () => {
+    await recordEvent(placed(), deps());
+    let calls = 0;
+    const flaky = {
+      send: async (email: Parameters<CapturingMailer['send']>[0]) => {
+        if (++calls === 1) throw new MailNotSentError('throttled');
+        return mailer.send(email);
+      },
+    };
+    const throttled = Object.create(store) as InMemoryCustomerStore;
+    let releases = 0;
+    throttled.releaseSend = async (...args) => {
+      if (++releases === 1) throw new TransientError('DynamoDB UpdateItem was throttled');
+      return store.releaseSend(...args);
+    };
+    const both = { ...deps(), mailer: flaky, store: throttled };
+    await expect(sendEmail(mail(), both)).rejects.toBeInstanceOf(MailNotSentError);
+    expect((await sendEmail(mail(), both)).status).toBe('sent');
+    expect(releases).toBe(2);
     expect(mailer.sent).toHaveLength(1);
   });
 
