@@ -70,7 +70,8 @@ export const sendEmail = async (
       ...rendered,
       tags: { flow: input.flowId, step: input.stepId, template: input.template.id },
     });
-    await store.completeSend(input.customerId, key, messageId);
+    // It went: a throttle must not leave it looking unsent-or-unknown ('sending').
+    await retryTransient(clock, () => store.completeSend(input.customerId, key, messageId));
     return { status: 'sent', messageId };
   } catch (error) {
     if (error instanceof MailNotSentError) {

@@ -239,14 +239,18 @@ const snapshot = async (runtime: LocalRapport) => {
           );
           break;
         case 'send':
-          sends.push(`${customer} ${item.key} ${item.status}`);
+          // By flow and step, not by trigger: when two orders of one customer arrive together, which
+          // one a one-journey-at-a-time flow (review-request) follows is the order of arrival.
+          sends.push(
+            `${customer} ${String(item.key).split('#')[0]} ${String(item.key).split('#').at(-1)} ${item.status}`,
+          );
           break;
         case 'journey':
-          journeys.push(`${customer} ${item.flowId} ${item.journeyId} ${item.status}`);
+          journeys.push(`${customer} ${item.flowId} ${item.status} ${item.convertedAt ? 'converted' : ''}`);
           break;
         case 'coupon':
           coupons.push(
-            `${customer} ${item.journeyId ?? ''} ${item.stepId ?? ''} ${item.rewardId ?? ''} ${item.requestId ?? ''}`,
+            `${customer} ${item.flowId ?? ''} ${item.stepId ?? ''} ${item.rewardId ?? ''} ${item.requestId ?? ''}`,
           );
           break;
       }

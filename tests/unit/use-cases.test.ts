@@ -196,6 +196,19 @@ describe('recording events, awarding points and sending email', () => {
     expect(mailer.sent).toHaveLength(1);
   });
 
+  it('records a send as sent when recording it was throttled once', async () => {
+    await recordEvent(placed(), deps());
+    const throttled = Object.create(store) as InMemoryCustomerStore;
+    let completes = 0;
+    throttled.completeSend = async (...args) => {
+      if (++completes === 1) throw new TransientError('DynamoDB UpdateItem was throttled');
+      return store.completeSend(...args);
+    };
+    expect((await sendEmail(mail(), { ...deps(), store: throttled })).status).toBe('sent');
+    expect(await store.getSend('c-42', 'thank-you#e-1#thank')).toMatchObject({ status: 'sent' });
+    expect(mailer.sent).toHaveLength(1);
+  });
+
   it('never sends twice when it crashed between sending and recording the send', async () => {
     await recordEvent(placed(), deps());
     const crashing = Object.create(store) as InMemoryCustomerStore;
