@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type CustomerProfile, topicPermission } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
+import type { Lot } from '#domain/loyalty/account.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 import type { CompiledProject } from '#domain/workflow/compile.ts';
@@ -69,16 +70,8 @@ export interface CustomerReport {
     reversed: number;
     forgiven: number;
     tier?: { id: string; since: string; reviewAt?: string | undefined } | undefined;
-    lots: {
-      id: string;
-      points: number;
-      remaining: number;
-      status: 'pending' | 'available';
-      earnedAt: string;
-      maturesAt?: string | undefined;
-      expiresAt?: string | undefined;
-      orderId?: string | undefined;
-    }[];
+    /** The account's lots as the engine keeps them, less its own warning flag. */
+    lots: Omit<Lot, 'warned'>[];
   };
   ledger: {
     entryId: string;
