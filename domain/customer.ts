@@ -105,6 +105,20 @@ const contactChanges = (
   return { ...changes, asOf };
 };
 
+/** What the first event of a customer writes besides its own changes: the record's starting fields. */
+const firstWrite = (current: CustomerProfile | undefined, base: CustomerProfile): ProfileChanges =>
+  current
+    ? {}
+    : {
+        createdAt: base.createdAt,
+        email: base.email,
+        name: base.name,
+        marketingConsent: base.marketingConsent,
+        orderCount: 0,
+        lifetimeSpendMinor: 0,
+        refundedMinor: 0,
+      };
+
 /**
  * What an order changes. Orders may arrive out of order, so first and last order times are the
  * minimum and maximum seen, and contact details (and consent, if the checkout asked) follow the
@@ -117,15 +131,7 @@ export const changesForOrder = (
 ): ProfileChanges => {
   const base = current ?? newProfile(order.customerId, order.email, order.name, order.placedAt);
   return {
-    ...(current
-      ? {}
-      : {
-          createdAt: base.createdAt,
-          email: base.email,
-          name: base.name,
-          marketingConsent: base.marketingConsent,
-          refundedMinor: 0,
-        }),
+    ...firstWrite(current, base),
     ...contactChanges(base, order.placedAt, {
       email: order.email,
       name: order.name,
@@ -151,17 +157,7 @@ export const changesForRegistration = (
     birthday: event.birthday,
   });
   return {
-    ...(current
-      ? {}
-      : {
-          createdAt: base.createdAt,
-          email: base.email,
-          name: base.name,
-          marketingConsent: base.marketingConsent,
-          orderCount: 0,
-          lifetimeSpendMinor: 0,
-          refundedMinor: 0,
-        }),
+    ...firstWrite(current, base),
     ...contact,
     // Date items carry the zone their time of day is read in, whichever fact set it.
     timeZone: contact.timeZone ?? base.timeZone,

@@ -3,7 +3,7 @@ import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { type CustomerProfile, topicPermission } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
-import type { Lot } from '#domain/loyalty/account.ts';
+import type { Lot, PointsAccount, TierState } from '#domain/loyalty/account.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 import type { CompiledProject } from '#domain/workflow/compile.ts';
@@ -60,17 +60,12 @@ export interface CustomerReport {
     version: number;
   };
   consent: Consent;
-  points: {
-    available: number;
-    pending: number;
-    debt: number;
-    earned: number;
-    redeemed: number;
-    expired: number;
-    reversed: number;
-    forgiven: number;
-    tier?: { id: string; since: string; reviewAt?: string | undefined } | undefined;
-    /** The account's lots as the engine keeps them, less its own warning flag. */
+  /** The account's balances and lots as the engine keeps them, less its internal bookkeeping. */
+  points: Pick<
+    PointsAccount,
+    'available' | 'pending' | 'debt' | 'earned' | 'redeemed' | 'expired' | 'reversed' | 'forgiven'
+  > & {
+    tier?: Pick<TierState, 'id' | 'since' | 'reviewAt'> | undefined;
     lots: Omit<Lot, 'warned'>[];
   };
   ledger: {
