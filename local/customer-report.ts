@@ -377,7 +377,6 @@ export const readCustomer = async (
         earnedAt: lot.earnedAt,
         maturesAt: lot.maturesAt,
         expiresAt: lot.expiresAt,
-        orderId: lot.orderId,
       })),
     },
     ledger: ledger
@@ -529,7 +528,7 @@ export const formatCustomer = (report: CustomerReport): string[] => {
       points.lots.length === 0
         ? []
         : alignColumns(
-            ['lot', 'points', 'remaining', 'status', 'earned', 'matures', 'expires', 'order'],
+            ['lot', 'points', 'remaining', 'status', 'earned', 'matures', 'expires'],
             points.lots.map((lot) => [
               lot.id,
               String(lot.points),
@@ -538,7 +537,6 @@ export const formatCustomer = (report: CustomerReport): string[] => {
               when(lot.earnedAt),
               when(lot.maturesAt),
               when(lot.expiresAt),
-              lot.orderId ?? '-',
             ]),
           ),
     ),

@@ -1,28 +1,36 @@
 import { InsufficientPointsError } from '../errors.ts';
 import type { PointsPolicy } from '../program.ts';
 
-// A customer's points account, as pure data and pure operations. Points live in lots (one per
-// award), so expiry is per lot and spending takes the lots closest to expiry first. Every change of
-// a balance is a ledger entry whose deltas add up to the balances: the store writes the new
-// account and its entries in one transaction, guarded by the account's version.
+// A customer's points account, as pure data and pure operations. Points live in lots, so expiry
+// is per lot and spending takes the lots closest to expiry first. A lot is a bucket: awards that
+// mature on the same local day, or expire in the same local month, share one (see `lotIdFor` in the engine), so the
+// account is bounded by the days of the expiry window, never by the number of orders (decision 35).
+// Every change of a balance is a ledger entry whose deltas add up to the balances: the store writes
+// the new account and its entries in one transaction, guarded by the account's version.
 
 export interface Lot {
-  /** The ledger entry that created it. */
+  /** The bucket: `pending:<day it matures>`, `expires:<day it expires>` or `never` (or an entry id). */
   id: string;
+  /** Everything ever put into the bucket. */
   points: number;
   remaining: number;
   status: 'pending' | 'available';
+  /** The earliest award in it. */
   earnedAt: string;
+  /** The latest maturity of the awards in it, so none matures early. */
   maturesAt?: string | undefined;
+  /** The latest expiry of the awards in it, so none expires early. */
   expiresAt?: string | undefined;
-  orderId?: string | undefined;
   warned?: boolean | undefined;
 }
 
-/** An amount that counts towards tiers: an order's spend (minor units) or a lot's points. */
+/** A lot with points in it: the only kind that can be spent, warned of or expire. */
+export const isLive = (lot: Lot): boolean => lot.remaining > 0;
+
+/** What counts towards tiers on one local day: spend (minor units) or points, by the program's basis. */
 export interface Qualifying {
+  /** The local day (YYYY-MM-DD): tier windows count whole days. */
   id: string;
-  at: string;
   amount: number;
 }
 
@@ -57,6 +65,8 @@ export interface PointsAccount {
   /** The last order's time when the inactivity warning went out for it. */
   inactivityWarned?: string | undefined;
   day?: { date: string; points: number } | undefined;
+  /** Settlements so far: numbers the batched entries each one writes, so no two share an id. */
+  settlements?: number | undefined;
   /** Events written with the account and published after it: an outbox, so none is lost. */
   outbox: LoyaltyEvent[];
 }
@@ -86,6 +96,8 @@ export interface LedgerEntry {
   /** How an award was made up, rule by rule. */
   rules?: RuleLine[] | undefined;
   lotId?: string | undefined;
+  /** A settlement's batch: what each lot it matured or expired gave (one entry, not one per lot). */
+  lots?: { id: string; points: number }[] | undefined;
   orderId?: string | undefined;
   refundId?: string | undefined;
   rewardId?: string | undefined;
@@ -140,7 +152,7 @@ export class Posting {
   /** Available lots with points left, closest to expiry first (never-expiring last), then oldest. */
   spendOrder(): Lot[] {
     return this.account.lots
-      .filter((lot) => lot.status === 'available' && lot.remaining > 0)
+      .filter((lot) => lot.status === 'available' && isLive(lot))
       .sort((x, y) => byText(x.expiresAt ?? NEVER, y.expiresAt ?? NEVER) || byText(x.earnedAt, y.earnedAt));
   }
 
@@ -168,16 +180,18 @@ export class Posting {
     return { available: added, debt: -debt, kept };
   }
 
-  /** Drops lots that hold nothing and qualifying amounts older than `keepSince`. */
+  /** Drops lots that hold nothing and qualifying amounts of days before `keepSince` (a local day). */
   compact(keepSince?: string): void {
     const a = this.account;
-    a.lots = a.lots.filter((lot) => lot.remaining > 0);
-    if (keepSince) a.qualifying = a.qualifying.filter((q) => q.at >= keepSince && q.amount !== 0);
+    a.lots = a.lots.filter(isLive);
+    if (keepSince) a.qualifying = a.qualifying.filter((q) => q.id >= keepSince && q.amount !== 0);
   }
 }
 
 export interface EarnInput {
   entryId: string;
+  /** The bucket the points go into; by default a lot of their own named after the entry. */
+  lotId?: string | undefined;
   kind: 'earn' | 'bonus';
   points: number;
   rules: RuleLine[];
@@ -189,53 +203,69 @@ export interface EarnInput {
   expiresAt?: string | undefined;
 }
 
-/** Adds a lot: pending until `maturesAt`, else available at once. */
+/** Adds points to their lot (creating it): pending until `maturesAt`, else available at once. */
 export const earn = (posting: Posting, input: EarnInput): Lot | undefined => {
   if (input.points <= 0) return undefined;
   const first = input.rules[0];
+  const lotId = input.lotId ?? input.entryId;
   const base = {
     entryId: input.entryId,
     kind: input.kind,
     ruleId: first?.id ?? 'manual',
     ruleVersion: first?.version ?? 1,
     rules: input.rules,
-    lotId: input.entryId,
+    lotId,
     orderId: input.orderId,
     flowId: input.flowId,
     eventId: input.eventId,
     at: input.at,
   };
   const pending = input.maturesAt !== undefined && input.maturesAt > input.at;
-  const lot: Lot = {
-    id: input.entryId,
-    points: input.points,
-    remaining: input.points,
-    status: pending ? 'pending' : 'available',
-    earnedAt: input.at,
-    maturesAt: pending ? input.maturesAt : undefined,
-    expiresAt: input.expiresAt,
-    orderId: input.orderId,
-  };
+  let kept = input.points;
   if (pending) {
     posting.post({ ...base, pending: input.points, available: 0, debt: 0 });
   } else {
     const credit = posting.credit(input.points);
-    lot.remaining = credit.kept;
+    kept = credit.kept;
     posting.post({ ...base, pending: 0, available: credit.available, debt: credit.debt });
   }
   posting.account.earned += input.points;
-  posting.account.lots.push(lot);
+  return addToLot(posting.account, {
+    id: lotId,
+    points: input.points,
+    remaining: kept,
+    status: pending ? 'pending' : 'available',
+    earnedAt: input.at,
+    maturesAt: pending ? input.maturesAt : undefined,
+    expiresAt: input.expiresAt,
+  });
+};
+
+const later = (a: string | undefined, b: string | undefined) => (a === undefined || (b ?? '') > a ? b : a);
+
+/** Puts points into the lot of that id and status, or opens it; the merged lot keeps the latest times. */
+const addToLot = (account: PointsAccount, add: Lot): Lot => {
+  const lot = account.lots.find((l) => l.id === add.id && l.status === add.status);
+  if (!lot) {
+    account.lots.push(add);
+    return add;
+  }
+  lot.points += add.points;
+  lot.remaining += add.remaining;
+  if (add.earnedAt < lot.earnedAt) lot.earnedAt = add.earnedAt;
+  lot.maturesAt = later(lot.maturesAt, add.maturesAt);
+  lot.expiresAt = later(lot.expiresAt, add.expiresAt);
   return lot;
 };
 
-/** A pending lot's return window has closed: its points become available. */
-export const mature = (posting: Posting, lot: Lot, eventId: string): void => {
+/**
+ * A pending lot's return window has closed: its points become available, in the lot `into` (the
+ * bucket of their expiry day) or in place.
+ */
+export const mature = (posting: Posting, lot: Lot, eventId: string, into = lot.id): Lot => {
   const at = lot.maturesAt ?? lot.earnedAt;
   const points = lot.remaining;
   const credit = posting.credit(points);
-  lot.status = 'available';
-  lot.remaining = credit.kept;
-  lot.maturesAt = undefined;
   posting.post({
     entryId: `mature:${lot.id}`,
     kind: 'mature',
@@ -245,9 +275,24 @@ export const mature = (posting: Posting, lot: Lot, eventId: string): void => {
     ruleId: 'pending-window',
     ruleVersion: 1,
     lotId: lot.id,
-    orderId: lot.orderId,
     eventId,
     at,
+  });
+  if (into === lot.id) {
+    lot.status = 'available';
+    lot.remaining = credit.kept;
+    lot.maturesAt = undefined;
+    return lot;
+  }
+  const account = posting.account;
+  account.lots = account.lots.filter((l) => l !== lot);
+  return addToLot(account, {
+    id: into,
+    points: lot.points,
+    remaining: credit.kept,
+    status: 'available',
+    earnedAt: lot.earnedAt,
+    expiresAt: lot.expiresAt,
   });
 };
 

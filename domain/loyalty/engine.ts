@@ -4,6 +4,8 @@ import { pointsForAmount } from '../points.ts';
 import type { Program, TierLevel } from '../program.ts';
 import {
   expireLot,
+  isLive,
+  type LedgerEntry,
   type LoyaltyEvent,
   mature,
   type PointsAccount,
@@ -105,14 +107,53 @@ export const pointsToTakeBack = (
   return Math.max(0, Math.min(netNow, netNow - netAfter));
 };
 
-/** When an order's points mature and expire. */
-export const lotTimes = (program: Program, at: string) => {
-  const { pendingDays, expiry } = program.points;
+/** When an award's points mature and expire, and the lot (bucket) they go into. */
+export const lotTimes = (program: Program, at: string, pendingDays = program.points.pendingDays) => {
+  const { expiry } = program.points;
   const availableAt = plusDays(at, pendingDays);
-  return {
+  const times = {
     maturesAt: pendingDays > 0 ? availableAt : undefined,
     expiresAt: expiry.afterDays !== undefined ? plusDays(availableAt, expiry.afterDays) : undefined,
   };
+  return { ...times, lotId: lotIdFor(program, times) };
+};
+
+/**
+ * The one bucket for points with these times: pending points by the local day they mature (the
+ * return window is short and must close on time), available ones by the local month they expire,
+ * at the latest expiry in it (no point expires early; some live up to a month longer). The
+ * account then holds at most a lot per day of the return window and one per month of the expiry
+ * window, whatever the number of orders (decision 35).
+ */
+export const lotIdFor = (
+  program: Program,
+  times: { maturesAt?: string | undefined; expiresAt?: string | undefined },
+): string =>
+  times.maturesAt
+    ? `pending:${localDate(times.maturesAt, program.timeZone)}`
+    : times.expiresAt
+      ? `expires:${localDate(times.expiresAt, program.timeZone).slice(0, 7)}`
+      : 'never';
+
+/**
+ * What counts towards tiers, in one place: on a spend basis an order's total (less refunds), on a
+ * points basis points as they become available (less what refunds take back). One amount per
+ * local day, so the window holds at most a day per day whatever the number of orders.
+ */
+export const countTowardsTier = (
+  posting: Posting,
+  program: Program,
+  at: string,
+  amounts: { spendMinor?: number; points?: number },
+): void => {
+  const basis = program.tiers?.basis;
+  const amount = basis === 'spend' ? amounts.spendMinor : basis === 'points' ? amounts.points : undefined;
+  if (!amount) return;
+  const id = localDate(at, program.timeZone);
+  const qualifying = posting.account.qualifying;
+  const day = qualifying.find((q) => q.id === id);
+  if (day) day.amount = Math.max(0, day.amount + amount);
+  else if (amount > 0) qualifying.push({ id, amount });
 };
 
 /** Where the tier window starts for a decision at `at`. Calendar years are local to the program. */
@@ -131,10 +172,15 @@ const windowStart = (program: Program, at: string, review = false): string => {
   ).toISOString();
 };
 
+/**
+ * What counts in the tier window for a decision at `at`, by whole local days: the window's first
+ * day up to `at`'s day, or at a review the days before the review day (the period just ended).
+ */
 export const qualifyingAt = (posting: Posting, program: Program, at: string, review = false): number => {
-  const from = windowStart(program, at, review);
+  const from = localDate(windowStart(program, at, review), program.timeZone);
+  const to = localDate(at, program.timeZone);
   return posting.account.qualifying
-    .filter((q) => q.at >= from && q.at <= at)
+    .filter((q) => q.id >= from && (review ? q.id < to : q.id <= to))
     .reduce((sum, q) => sum + q.amount, 0);
 };
 
@@ -226,18 +272,18 @@ const downgradeTier = (posting: Posting, program: Program): void => {
   account.outbox.push(tierEvent(posting.customerId, tier.id, tier.downgradeTo, at, 'review'));
 };
 
-/** At most this many ledger entries per settlement, so one transaction always fits. */
-export const SETTLE_LIMIT = 40;
-
 /**
  * Everything due by `now`, in time order: pending lots mature, lots expire (per lot, or all after
- * inactivity), warnings go out before expiry, tier reviews and downgrades happen.
+ * inactivity), warnings go out before expiry, tier reviews and downgrades happen. The entries are
+ * then batched: one per kind of change per settlement, listing its lots (decision 35).
  */
 export const settle = (posting: Posting, program: Program, now: string): void => {
   const account = posting.account;
   const { expiry } = program.points;
+  const start = posting.entries.length;
   type Due = { at: string; run: () => void };
-  for (let guard = 0; guard < 1000 && posting.entries.length < SETTLE_LIMIT; guard++) {
+  // Each round takes the earliest due thing; a lot matures, then expires, at most once each.
+  for (let guard = 0; guard < 4 * account.lots.length + 100; guard++) {
     const due: Due[] = [];
     for (const lot of account.lots) {
       if (lot.status === 'pending' && lot.maturesAt && lot.maturesAt <= now)
@@ -245,12 +291,12 @@ export const settle = (posting: Posting, program: Program, now: string): void =>
           at: lot.maturesAt,
           run: () => {
             const at = lot.maturesAt ?? now;
-            mature(posting, lot, `mature:${lot.id}`);
-            if (program.tiers?.basis === 'points')
-              account.qualifying.push({ id: lot.id, at, amount: lot.points });
+            const points = lot.remaining;
+            mature(posting, lot, `mature:${lot.id}`, lotIdFor(program, { expiresAt: lot.expiresAt }));
+            countTowardsTier(posting, program, at, { points });
           },
         });
-      if (lot.status === 'available' && lot.remaining > 0 && lot.expiresAt && lot.expiresAt <= now)
+      if (lot.status === 'available' && isLive(lot) && lot.expiresAt && lot.expiresAt <= now)
         due.push({
           at: lot.expiresAt,
           run: () => expireLot(posting, lot, lot.expiresAt ?? now, `expire:${lot.id}`, 'lot-expiry'),
@@ -286,14 +332,56 @@ export const settle = (posting: Posting, program: Program, now: string): void =>
     first.run();
     upgradeTier(posting, program, first.at);
   }
+  batchEntries(posting, start);
   warnExpiring(posting, program, now);
   posting.compact(qualifyingKeepSince(program, now));
 };
 
-const qualifyingKeepSince = (program: Program, now: string): string | undefined => {
+/**
+ * One ledger entry per rule for everything a settlement did from entry `start` on: the deltas add
+ * up exactly, the lots are listed, and the settlement's number makes the id unique (a bucket of a
+ * day can mature again when a late order for that day arrives, so a lot id would not be).
+ */
+const batchEntries = (posting: Posting, start: number): void => {
+  const made = posting.entries.splice(start);
+  if (made.length === 0) return;
+  const account = posting.account;
+  const n = (account.settlements ?? 0) + 1;
+  account.settlements = n;
+  const byRule = new Map<string, LedgerEntry[]>();
+  for (const entry of made) byRule.set(entry.ruleId, [...(byRule.get(entry.ruleId) ?? []), entry]);
+  for (const [ruleId, entries] of byRule) {
+    const first = entries[0] as LedgerEntry;
+    const sum = (field: 'pending' | 'available' | 'debt' | 'points') =>
+      entries.reduce((total, e) => total + e[field], 0);
+    // What each lot gave: the points that matured out of it, or that expired from it.
+    const lots = new Map<string, number>();
+    for (const e of entries)
+      if (e.lotId)
+        lots.set(e.lotId, (lots.get(e.lotId) ?? 0) - (e.kind === 'mature' ? e.pending : e.available));
+    const entryId = `settle:${n}:${ruleId}`;
+    posting.entries.push({
+      entryId,
+      customerId: first.customerId,
+      kind: first.kind,
+      points: sum('points'),
+      pending: sum('pending'),
+      available: sum('available'),
+      debt: sum('debt'),
+      ruleId,
+      ruleVersion: first.ruleVersion,
+      lots: [...lots].map(([id, points]) => ({ id, points })),
+      eventId: entryId,
+      at: entries.reduce((last, e) => (e.at > last ? e.at : last), first.at),
+    });
+  }
+};
+
+/** The first local day any tier window can still reach: older days are dropped. */
+const qualifyingKeepSince = (program: Program, now: string): string => {
   const tiers = program.tiers;
-  if (!tiers) return now;
-  return plusDays(now, -('rollingDays' in tiers.window ? tiers.window.rollingDays : 400) - 1);
+  const days = !tiers ? 0 : ('rollingDays' in tiers.window ? tiers.window.rollingDays : 400) + 1;
+  return localDate(plusDays(now, -days), program.timeZone);
 };
 
 /** One `points.expiring` per expiry date, `warnDaysBefore` days ahead, once per lot. */
@@ -303,7 +391,7 @@ const warnExpiring = (posting: Posting, program: Program, now: string): void => 
   const account = posting.account;
   const byDate = new Map<string, number>();
   for (const lot of account.lots) {
-    if (lot.status !== 'available' || lot.remaining <= 0 || !lot.expiresAt || lot.warned) continue;
+    if (lot.status !== 'available' || !isLive(lot) || !lot.expiresAt || lot.warned) continue;
     if (plusDays(lot.expiresAt, -expiry.warnDaysBefore) > now) continue;
     lot.warned = true;
     const date = lot.expiresAt.slice(0, 10);
@@ -342,7 +430,7 @@ export const nextDue = (account: PointsAccount, program: Program): string | unde
   const times: string[] = [];
   for (const lot of account.lots) {
     if (lot.status === 'pending' && lot.maturesAt) times.push(lot.maturesAt);
-    if (lot.remaining > 0 && lot.expiresAt) {
+    if (isLive(lot) && lot.expiresAt) {
       times.push(lot.expiresAt);
       if (expiry.warnDaysBefore && !lot.warned) times.push(plusDays(lot.expiresAt, -expiry.warnDaysBefore));
     }

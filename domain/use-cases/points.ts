@@ -11,11 +11,12 @@ import {
   earn,
   emptyAccount,
   type LedgerEntry,
+  type LoyaltyEvent,
   type PointsAccount,
   Posting,
   redeem,
 } from '../loyalty/account.ts';
-import { lotTimes, nextDue, settle, upgradeTier } from '../loyalty/engine.ts';
+import { countTowardsTier, lotTimes, nextDue, settle, upgradeTier } from '../loyalty/engine.ts';
 import type { Clock, CustomerStore, EventPublisher, PointsWrite, RewardCoupon, Signer } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { withOptimisticRetry } from './retry.ts';
@@ -64,10 +65,9 @@ export const fixedAward = (
   program: Program,
   input: Omit<EarnInput, 'kind' | 'maturesAt' | 'expiresAt'>,
 ) => {
-  const { expiresAt } = lotTimes({ ...program, points: { ...program.points, pendingDays: 0 } }, input.at);
-  const lot = earn(posting, { ...input, kind: 'bonus', expiresAt });
-  if (lot && program.tiers?.basis === 'points')
-    posting.account.qualifying.push({ id: lot.id, at: input.at, amount: lot.points });
+  const { expiresAt, lotId } = lotTimes(program, input.at, 0);
+  const lot = earn(posting, { ...input, kind: 'bonus', expiresAt, lotId });
+  if (lot) countTowardsTier(posting, program, input.at, { points: input.points });
   upgradeTier(posting, program, input.at);
   return lot;
 };
@@ -110,7 +110,10 @@ export const settleAccount = async (customerId: string, deps: PointsDeps): Promi
   (await settleOnce(customerId, deps)).written;
 
 /**
- * Settles a due account, then publishes its outbox only if it holds anything (most do not: no second read).
+ * Settles a due account and publishes what it has to say (expiry warnings, tier changes) in one
+ * write: the events go out first, then the account is written with its outbox empty. Each event
+ * has a deterministic id, so a crash or a lost race in between repeats an event that flows
+ * recognise, and loses none; a second write to empty the outbox is not needed.
  * `indexedDue` is the due time the timer index holds: when the program's timing changed since it
  * was written, the account's due time recomputed now differs, and the write moves the entry.
  */
@@ -119,19 +122,29 @@ export const settleAndPublish = async (
   deps: PointsDeps & { publisher: EventPublisher },
   indexedDue?: string,
 ): Promise<{ written: number; published: number }> => {
-  const { written, outbox } = await settleOnce(customerId, deps, indexedDue);
-  return { written, published: outbox ? await flushOutbox(customerId, deps) : 0 };
+  const { written, published } = await settleOnce(customerId, deps, indexedDue, deps.publisher);
+  return { written, published };
 };
 
-const settleOnce = async (customerId: string, deps: PointsDeps, indexedDue?: string) => {
+const settleOnce = async (
+  customerId: string,
+  deps: PointsDeps,
+  indexedDue?: string,
+  publisher?: EventPublisher,
+) => {
   const { store, clock, program } = deps;
   let written = 0;
-  let outbox = false;
+  let published = 0;
   await withOptimisticRetry(clock, async () => {
     const profile = await store.getProfile(customerId);
     if (!profile) return { outcome: 'applied' as const };
     const posting = openAccount(profile.customerId, profile.points, program, clock.now().toISOString());
-    outbox = posting.account.outbox.length > 0;
+    const outbox = posting.account.outbox;
+    if (publisher && outbox.length > 0) {
+      await publishEvents(publisher, outbox);
+      published = outbox.length;
+      posting.account.outbox = [];
+    }
     const write = pointsWrite(profile.points, posting, program);
     if (indexedDue !== undefined) write.dueBefore = indexedDue;
     if (
@@ -143,7 +156,20 @@ const settleOnce = async (customerId: string, deps: PointsDeps, indexedDue?: str
     written = write.entries.length;
     return { outcome: await store.writePoints(customerId, profile.version, write) };
   });
-  return { written, outbox };
+  return { written, published };
+};
+
+const publishEvents = async (publisher: EventPublisher, events: readonly LoyaltyEvent[]) => {
+  for (let i = 0; i < events.length; i += 10) {
+    await publisher.publish(
+      events.slice(i, i + 10).map((event) => ({
+        source: LOYALTY_SOURCE,
+        detailType: event.detailType,
+        time: event.time,
+        detail: event.detail,
+      })),
+    );
+  }
 };
 
 /**
@@ -158,16 +184,7 @@ export const flushOutbox = async (customerId: string, deps: PointsDeps & { publi
     const profile = await store.getProfile(customerId);
     const outbox = profile?.points?.outbox ?? [];
     if (!profile || outbox.length === 0) return { outcome: 'applied' as const };
-    for (let i = 0; i < outbox.length; i += 10) {
-      await publisher.publish(
-        outbox.slice(i, i + 10).map((event) => ({
-          source: LOYALTY_SOURCE,
-          detailType: event.detailType,
-          time: event.time,
-          detail: event.detail,
-        })),
-      );
-    }
+    await publishEvents(publisher, outbox);
     published = outbox.length;
     const posting = new Posting(profile.points ?? emptyAccount(), customerId);
     posting.account.outbox = [];

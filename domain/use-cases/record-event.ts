@@ -3,7 +3,9 @@ import { InvalidEventError, NotFoundError } from '../errors.ts';
 import type { CommerceEvent, CustomerRegistered, OrderPlaced, OrderRefunded } from '../events.ts';
 import { earn, reverse } from '../loyalty/account.ts';
 import {
+  countTowardsTier,
   localDate,
+  lotIdFor,
   lotTimes,
   pointsForOrderPlaced,
   pointsToTakeBack,
@@ -140,10 +142,10 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
     account.day = { date: day, points: earnedToday + award.points };
     if (!account.lastActivityAt || order.placedAt > account.lastActivityAt)
       account.lastActivityAt = order.placedAt;
-    if (program.tiers?.basis === 'spend')
-      account.qualifying.push({ id: order.orderId, at: order.placedAt, amount: totalMinor });
-    else if (program.tiers && lot?.status === 'available')
-      account.qualifying.push({ id: lot.id, at: order.placedAt, amount: lot.points });
+    countTowardsTier(posting, program, order.placedAt, {
+      spendMinor: totalMinor,
+      points: lot?.status === 'available' ? award.points : 0,
+    });
     upgradeTier(posting, program, order.placedAt);
     outbox = account.outbox.length > 0;
     const record = {
@@ -201,7 +203,12 @@ const recordRefund = async (
     const now = clock.now().toISOString();
     const posting = openAccount(profile.customerId, profile.points, program, now);
     reversed = pointsToTakeBack(order, refundMinor);
-    const lotId = `earn:order:${order.orderId}`;
+    // The order's own lot: still pending, or matured into the bucket of its expiry day.
+    const times = lotTimes(program, order.placedAt);
+    const lot =
+      posting.account.lots.find((l) => l.id === times.lotId && l.status === 'pending') ??
+      posting.account.lots.find((l) => l.id === lotIdFor(program, { expiresAt: times.expiresAt }));
+    const lotId = lot?.id;
     reverse(
       posting,
       {
@@ -217,15 +224,11 @@ const recordRefund = async (
       },
       program.points.negativeBalance,
     );
-    // What a refund takes back no longer counts towards tiers.
-    const counted = posting.account.qualifying.find(
-      (q) => q.id === (program.tiers?.basis === 'spend' ? order.orderId : lotId),
-    );
-    if (counted)
-      counted.amount = Math.max(
-        0,
-        counted.amount - (program.tiers?.basis === 'spend' ? refundMinor : reversed),
-      );
+    // What a refund takes back no longer counts towards tiers: spend on the order's day, points on
+    // the day they matured (pending points never counted).
+    countTowardsTier(posting, program, order.placedAt, { spendMinor: -refundMinor });
+    if (lot?.status === 'available')
+      countTowardsTier(posting, program, times.maturesAt ?? order.placedAt, { points: -reversed });
     outbox = posting.account.outbox.length > 0;
     return {
       outcome: await store.writePoints(

@@ -162,7 +162,7 @@ describe('rapport customer', () => {
       sum('debt'),
     ]);
     expect(points).toMatchObject({ available: 100, pending: 105, debt: 0, reversed: 15 });
-    expect(points.lots.map((l) => [l.orderId ?? null, l.status, l.remaining])).toEqual([
+    expect(points.lots.map((l) => [l.id, l.status, l.remaining])).toEqual([
       [null, 'available', 100],
       ['o-1', 'pending', 80],
       ['o-2', 'pending', 25],

@@ -509,8 +509,10 @@ describe('points over time, through the use cases', () => {
       expect(await settleAccount('c-42', deps())).toBe(1);
 
       expect(profile()).toMatchObject({ pointsPending: 0, pointsBalance: 42 });
-      expect(await store.getLedgerEntry('c-42', 'mature:earn:order:o-1001')).toMatchObject({
+      // One entry for the whole settlement, numbered, listing the lot (the bucket of its day).
+      expect(await store.getLedgerEntry('c-42', 'settle:1:pending-window')).toMatchObject({
         kind: 'mature',
+        lots: [{ id: 'pending:2026-12-20', points: 42 }],
         points: 0,
         pending: -42,
         available: 42,
@@ -566,8 +568,9 @@ describe('points over time, through the use cases', () => {
 
       expect(profile()).toMatchObject({ pointsBalance: 0, pointsPending: 0 });
       expect(profile()?.points?.expired).toBe(42);
-      expect(await store.getLedgerEntry('c-42', 'expire:earn:order:o-1001')).toMatchObject({
+      expect(await store.getLedgerEntry('c-42', 'settle:2:lot-expiry')).toMatchObject({
         kind: 'expire',
+        lots: [{ id: 'expires:2027-12', points: 42 }],
         points: -42,
         available: -42,
         ruleId: 'lot-expiry',
