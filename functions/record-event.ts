@@ -1,7 +1,7 @@
 import middy from '@middy/core';
 import * as z from 'zod';
+import { recordEventInputSchema } from '#domain/contracts/tasks.ts';
 import { factKey, parseCommerceEvent } from '#domain/events.ts';
-import { programSchema } from '#domain/program.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
@@ -14,7 +14,7 @@ import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 // queue): it is the parsed detail once, never the event twice, so an order near EventBridge's
 // 256 KB stays under Step Functions' 256 KB.
 
-const inputSchema = z.object({ event: z.unknown(), program: programSchema });
+const inputSchema = recordEventInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

@@ -1,3 +1,4 @@
+import type { RedeemInput } from '../contracts/tasks.ts';
 import {
   CouponCodeTakenError,
   InsufficientPointsError,
@@ -182,12 +183,7 @@ export const flushOutbox = async (customerId: string, deps: PointsDeps & { publi
   return published;
 };
 
-export interface RedeemInput {
-  customerId: string;
-  rewardId: string;
-  /** The shop's id for this request: a retry with the same id returns the same coupon. */
-  requestId: string;
-}
+export type { RedeemInput } from '../contracts/tasks.ts';
 
 /**
  * Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. The

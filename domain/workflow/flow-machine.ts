@@ -1,17 +1,12 @@
 import { FLOW_SOURCE } from '../contracts/published-events.ts';
+import { awardPointsInputSchema, journeyActionSchemas, sendEmailInputSchema } from '../contracts/tasks.ts';
 import { ConfigError } from '../errors.ts';
 import type { Program } from '../program.ts';
 import type { EmailTemplate } from '../templates.ts';
 import { deadLetter, type Json, type JsonObject, PLACEHOLDERS, reachable, ref, task } from './asl.ts';
 import { allOf } from './conditions.ts';
-import {
-  allSteps,
-  durationMinutes,
-  type EventTrigger,
-  type Flow,
-  isWaitForEvent,
-  type Step,
-} from './flow-schema.ts';
+import { allSteps, durationMinutes, type Flow, isWaitForEvent, type Step } from './flow-schema.ts';
+import { constant, fields, fromPath, parametersFor } from './task-parameters.ts';
 
 // A flow compiles to one Express state machine that a journey runs through in segments: the first
 // segment starts from the trigger; a wait parks the journey in DynamoDB and ends the execution; the
@@ -23,7 +18,7 @@ const awardOf = (
   step: Extract<Step, { type: 'award_points' }>,
   program: Program,
   flowId: string,
-): JsonObject => {
+): { points: number; rule: { id: string; version: number } } => {
   const named = step.award ? program.awards[step.award] : undefined;
   if (named) return { points: named.points, rule: { id: named.id, version: named.version } };
   return { points: step.points ?? 0, rule: { id: `flow-${flowId}`, version: 1 } };
@@ -35,7 +30,22 @@ interface Built {
   resumeTargets: Set<string>;
 }
 
-const listenOf = (trigger: EventTrigger): JsonObject => ({
+/** The journey a task acts on: from the execution's state, on this flow's revision. */
+const journeyIds = (flowId: string, revision: string) => ({
+  customerId: fromPath('$.journey.customerId'),
+  journeyId: fromPath('$.journey.journeyId'),
+  flowId: constant(flowId),
+  revision: constant(revision),
+});
+
+const endParameters = (flowId: string, revision: string, status: 'completed' | 'exited' | 'holdout') =>
+  parametersFor('journey.end', journeyActionSchemas.end, {
+    action: constant('end'),
+    ...journeyIds(flowId, revision),
+    status: constant(status),
+  });
+
+const listenOf = (trigger: { event: string; where?: Record<string, unknown> | undefined }): JsonObject => ({
   event: trigger.event,
   ...(trigger.where ? { where: trigger.where as JsonObject } : {}),
 });
@@ -50,22 +60,12 @@ class FlowCompiler {
     private readonly templates: ReadonlyMap<string, EmailTemplate>,
   ) {}
 
-  private ids(): JsonObject {
-    return {
-      'customerId.$': '$.journey.customerId',
-      'journeyId.$': '$.journey.journeyId',
-      flowId: this.flow.id,
-      revision: this.revision,
-    };
+  private ids() {
+    return journeyIds(this.flow.id, this.revision);
   }
 
-  private journeyTask(
-    action: string,
-    extra: JsonObject,
-    resultPath: string | null,
-    next: string,
-  ): JsonObject {
-    return task(ref(PLACEHOLDERS.journey), { action, ...this.ids(), ...extra }, resultPath, next);
+  private journeyTask(parameters: JsonObject, resultPath: string | null, next: string): JsonObject {
+    return task(ref(PLACEHOLDERS.journey), parameters, resultPath, next);
   }
 
   /** Compiles a list of steps that continues at `next` when it ends; returns its first state. */
@@ -76,15 +76,21 @@ class FlowCompiler {
     return list[0]?.id ?? next;
   }
 
-  private wait(step: Step & { type: 'wait' }, targets: JsonObject, extra: JsonObject): void {
+  private wait(
+    step: Step & { type: 'wait' },
+    targets: Record<string, string>,
+    wait: { due: JsonObject; listen?: JsonObject },
+  ): void {
     this.built.states[step.id] = this.journeyTask(
-      'wait',
-      {
-        stepId: step.id,
-        targets,
-        ...extra,
-        context: { 'trigger.$': '$.trigger', 'steps.$': '$.steps' },
-      },
+      parametersFor('journey.wait', journeyActionSchemas.wait, {
+        action: constant('wait'),
+        ...this.ids(),
+        stepId: constant(step.id),
+        targets: constant(targets),
+        due: constant(wait.due),
+        listen: constant(wait.listen),
+        context: fields({ trigger: fromPath('$.trigger'), steps: fromPath('$.steps') }),
+      }),
       `$.steps.${step.id}`,
       `${step.id}:parked`,
     );
@@ -99,20 +105,23 @@ class FlowCompiler {
   private step(step: Step, next: string): void {
     const states = this.built.states;
     switch (step.type) {
-      case 'award_points':
+      case 'award_points': {
+        const award = awardOf(step, this.program, this.flow.id);
         states[step.id] = task(
           ref(PLACEHOLDERS.awardPoints),
-          {
+          parametersFor('award_points', awardPointsInputSchema, {
             ...this.ids(),
-            stepId: step.id,
-            'eventId.$': '$.journey.journeyId',
-            ...(awardOf(step, this.program, this.flow.id) as JsonObject),
-            program: this.program as unknown as Json,
-          },
+            stepId: constant(step.id),
+            eventId: fromPath('$.journey.journeyId'),
+            points: constant(award.points),
+            rule: constant(award.rule),
+            program: constant(this.program),
+          }),
           `$.steps.${step.id}`,
           next,
         );
         return;
+      }
       case 'send_email': {
         const template = this.templates.get(step.template);
         if (!template)
@@ -120,17 +129,17 @@ class FlowCompiler {
         const topic = this.program.topics.find((t) => t.id === step.topic);
         states[step.id] = task(
           ref(PLACEHOLDERS.sendEmail),
-          {
-            'customerId.$': '$.journey.customerId',
-            flowId: this.flow.id,
-            stepId: step.id,
-            'eventId.$': '$.journey.journeyId',
-            template: { id: template.id, subject: template.subject, html: template.html },
-            ...(topic ? { topic: { id: topic.id, transactional: topic.transactional } } : {}),
-            sender: this.program.sender as unknown as Json,
-            currency: this.program.currency,
-            context: { 'event.$': '$.trigger', 'steps.$': '$.steps' },
-          },
+          parametersFor('send_email', sendEmailInputSchema, {
+            customerId: fromPath('$.journey.customerId'),
+            flowId: constant(this.flow.id),
+            stepId: constant(step.id),
+            eventId: fromPath('$.journey.journeyId'),
+            template: constant({ id: template.id, subject: template.subject, html: template.html }),
+            topic: topic ? constant({ id: topic.id, transactional: topic.transactional }) : undefined,
+            sender: constant(this.program.sender),
+            currency: constant(this.program.currency),
+            context: fields({ event: fromPath('$.trigger'), steps: fromPath('$.steps') }),
+          }),
           `$.steps.${step.id}`,
           next,
         );
@@ -145,7 +154,7 @@ class FlowCompiler {
             { event: onEvent, timeout: onTimeout },
             {
               due: { minutes: durationMinutes(step.timeout) },
-              listen: listenOf(step.for_event as EventTrigger),
+              listen: listenOf(step.for_event),
             },
           );
         } else if ('duration' in step) {
@@ -188,26 +197,28 @@ class FlowCompiler {
       }
       case 'update_profile':
         states[step.id] = this.journeyTask(
-          'update_profile',
-          {
-            stepId: step.id,
-            ...(step.set ? { set: step.set } : {}),
-            ...(step.add_tags ? { addTags: step.add_tags } : {}),
-            ...(step.remove_tags ? { removeTags: step.remove_tags } : {}),
-          },
+          parametersFor('journey.update_profile', journeyActionSchemas.update_profile, {
+            action: constant('update_profile'),
+            ...this.ids(),
+            stepId: constant(step.id),
+            set: constant(step.set),
+            addTags: constant(step.add_tags),
+            removeTags: constant(step.remove_tags),
+          }),
           `$.steps.${step.id}`,
           next,
         );
         return;
       case 'issue_coupon':
         states[step.id] = this.journeyTask(
-          'issue_coupon',
-          {
-            stepId: step.id,
-            discount: step.discount as JsonObject,
-            validMinutes: durationMinutes(step.valid),
-            prefix: step.prefix,
-          },
+          parametersFor('journey.issue_coupon', journeyActionSchemas.issue_coupon, {
+            action: constant('issue_coupon'),
+            ...this.ids(),
+            stepId: constant(step.id),
+            discount: constant(step.discount),
+            validMinutes: constant(durationMinutes(step.valid)),
+            prefix: constant(step.prefix),
+          }),
           `$.steps.${step.id}`,
           next,
         );
@@ -237,14 +248,22 @@ class FlowCompiler {
         );
         return;
       case 'exit':
-        states[step.id] = this.journeyTask('end', { status: 'exited' }, null, 'Exited');
+        states[step.id] = this.journeyTask(
+          endParameters(this.flow.id, this.revision, 'exited'),
+          null,
+          'Exited',
+        );
         return;
     }
   }
 
   private holdout(stepId: string, path: string): string {
     const name = `${stepId}:${path}`;
-    this.built.states[name] = this.journeyTask('end', { status: 'holdout' }, null, 'HeldOut');
+    this.built.states[name] = this.journeyTask(
+      endParameters(this.flow.id, this.revision, 'holdout'),
+      null,
+      'HeldOut',
+    );
     return name;
   }
 }
@@ -262,7 +281,6 @@ export const flowDefinition = (
     .filter((s) => s.type === 'split')
     .map((s) => s.id);
   const entry = flow.entry;
-  const ids = { flowId: flow.id, revision };
   const journeyArn = ref(PLACEHOLDERS.journey);
 
   // A flow that never waits, measures no goal, has no exits, cap, splits or re-entry limit needs no
@@ -299,7 +317,12 @@ export const flowDefinition = (
     },
     LoadProfile: task(
       journeyArn,
-      { action: 'profile', 'customerId.$': '$.journey.customerId', ...ids },
+      parametersFor('journey.profile', journeyActionSchemas.profile, {
+        action: constant('profile'),
+        customerId: fromPath('$.journey.customerId'),
+        flowId: constant(flow.id),
+        revision: constant(revision),
+      }),
       '$.journey.profile',
       afterProfile,
     ),
@@ -315,25 +338,20 @@ export const flowDefinition = (
     NotEligible: { Type: 'Succeed', Comment: 'The profile does not meet the entry conditions' },
     Enter: task(
       journeyArn,
-      {
-        action: 'enter',
-        'customerId.$': '$.journey.customerId',
-        'journeyId.$': '$.journey.journeyId',
-        'profile.$': '$.journey.profile',
-        ...ids,
-        reentry: entry.reentry as Json,
-        ...(entry.cap ? { cap: entry.cap } : {}),
-        exitOn: (flow.exit_on ?? []).map(listenOf),
-        ...(flow.goal
-          ? {
-              goal: {
-                ...listenOf(flow.goal as EventTrigger),
-                withinMinutes: durationMinutes(flow.goal.within),
-              },
-            }
-          : {}),
-        splits,
-      },
+      parametersFor('journey.enter', journeyActionSchemas.enter, {
+        action: constant('enter'),
+        ...journeyIds(flow.id, revision),
+        profile: fromPath('$.journey.profile'),
+        reentry: constant(entry.reentry),
+        cap: constant(entry.cap),
+        exitOn: constant((flow.exit_on ?? []).map(listenOf)),
+        goal: constant(
+          flow.goal
+            ? { ...listenOf(flow.goal), withinMinutes: durationMinutes(flow.goal.within) }
+            : undefined,
+        ),
+        splits: constant(splits),
+      }),
       '$.journey',
       'Entered?',
     ),
@@ -345,12 +363,10 @@ export const flowDefinition = (
     NotEntered: { Type: 'Succeed', Comment: 'Re-entry rules or the cap kept the customer out' },
     Resume: task(
       journeyArn,
-      {
-        action: 'resume',
-        'customerId.$': '$.journey.customerId',
-        'journeyId.$': '$.journey.journeyId',
-        ...ids,
-      },
+      parametersFor('journey.resume', journeyActionSchemas.resume, {
+        action: constant('resume'),
+        ...journeyIds(flow.id, revision),
+      }),
       '$.journey',
       'Active?',
     ),
@@ -370,18 +386,7 @@ export const flowDefinition = (
     },
     ...stepStates,
     Complete: tracked
-      ? task(
-          journeyArn,
-          {
-            action: 'end',
-            status: 'completed',
-            'customerId.$': '$.journey.customerId',
-            'journeyId.$': '$.journey.journeyId',
-            ...ids,
-          },
-          null,
-          'Done',
-        )
+      ? task(journeyArn, endParameters(flow.id, revision, 'completed'), null, 'Done')
       : { Type: 'Pass', Next: 'Done' },
     Done: { Type: 'Succeed' },
     Exited: { Type: 'Succeed', Comment: 'An exit step ended the journey' },

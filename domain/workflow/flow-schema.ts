@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { couponDiscountSchema } from '../discounts.ts';
 import { EVENT_TYPES, LOYALTY_EVENT_TYPES } from '../events.ts';
 import { WEEKDAYS } from '../local-time.ts';
 
@@ -177,11 +178,7 @@ export const issueCouponStep = z
   .object({
     id: stepIdSchema,
     type: z.literal('issue_coupon'),
-    discount: z.union([
-      z.object({ percent: z.number().positive().max(100) }).strict(),
-      z.object({ amount: z.number().positive() }).strict(),
-      z.object({ free_shipping: z.literal(true) }).strict(),
-    ]),
+    discount: couponDiscountSchema,
     valid: durationSchema,
     prefix: z
       .string()

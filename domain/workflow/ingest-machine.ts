@@ -1,6 +1,8 @@
+import { recordEventInputSchema } from '../contracts/tasks.ts';
 import { ACCEPTED_SOURCE } from '../events.ts';
 import type { Program } from '../program.ts';
-import { deadLetter, type Json, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
+import { deadLetter, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
+import { constant, fromPath, parametersFor } from './task-parameters.ts';
 
 export const ingestDefinition = (program: Program): JsonObject => ({
   Comment:
@@ -10,7 +12,10 @@ export const ingestDefinition = (program: Program): JsonObject => ({
     Record: {
       Type: 'Task',
       Resource: ref(PLACEHOLDERS.recordEvent),
-      Parameters: { 'event.$': '$', program: program as unknown as Json },
+      Parameters: parametersFor('record_event', recordEventInputSchema, {
+        event: fromPath('$'),
+        program: constant(program),
+      }),
       // No ResultPath: the answer replaces the state (the default `$`), so the state holds the parsed
       // detail once, not the event twice (Step Functions' 256 KB). The event as it arrived stays in
       // the execution input, which the dead letters carry.
