@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import * as z from 'zod';
+import { checkPublished } from '#domain/contracts/published-events.ts';
 import { recordEventInputSchema } from '#domain/contracts/tasks.ts';
-import { factKey, parseCommerceEvent } from '#domain/events.ts';
+import { ACCEPTED_SOURCE, factKey, parseCommerceEvent } from '#domain/events.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
@@ -45,11 +46,9 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
         },
         deps,
       );
-      return {
-        ok: true,
-        outcome: result.outcome,
-        publish: result.publish,
-        journeys,
+      // The state machine publishes it as it is: checked against its contract here.
+      const { detailType, detail } = checkPublished({
+        source: ACCEPTED_SOURCE,
         detailType: parsed.type,
         detail: {
           ...parsed.detail,
@@ -60,7 +59,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
             ...(result.type === 'order.placed' ? { points: result.points } : {}),
           },
         },
-      };
+      });
+      return { ok: true, outcome: result.outcome, publish: result.publish, journeys, detailType, detail };
     });
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

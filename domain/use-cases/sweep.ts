@@ -1,4 +1,4 @@
-import { SWEEPER_SOURCE } from '../contracts/published-events.ts';
+import { checkPublished, SWEEPER_SOURCE } from '../contracts/published-events.ts';
 import type { SweepConfig } from '../contracts/sweep-input.ts';
 import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
 import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, WEEKDAYS } from '../local-time.ts';
@@ -302,7 +302,7 @@ const publishInOrder = async (
   const send = async (items: Trigger[]) => {
     if (items.length === 0) return true;
     try {
-      await publisher.publish(items.map((item) => item.event));
+      await publisher.publish(items.map((item) => checkPublished(item.event)));
       published += items.length;
       return true;
     } catch (error) {

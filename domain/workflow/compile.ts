@@ -3,15 +3,20 @@ import { isValidTimeZone } from '../local-time.ts';
 import { type Program, programSchema } from '../program.ts';
 import type { EmailTemplate } from '../templates.ts';
 import type { JsonObject } from './asl.ts';
-import { parseEmailTemplate, TemplateSyntaxError, templateIdOf } from './email-templates.ts';
+import {
+  analyseEmailTemplate,
+  type TemplateRead,
+  TemplateSyntaxError,
+  templateIdOf,
+} from './email-templates.ts';
 import { flowDefinition } from './flow-machine.ts';
 import { type Flow, flowSchema } from './flow-schema.ts';
 import { ingestDefinition } from './ingest-machine.ts';
 import { flowPattern, ingestPattern } from './patterns.ts';
 import { revisionOf } from './revision.ts';
 import { type SweepConfig, sweepConfig } from './sweep-config.ts';
-import { checkFlowReferences } from './validate.ts';
-import { parseYamlWith, type SourceFile } from './yaml-source.ts';
+import { checkEventFields, checkFlowReferences, checkTemplateReads } from './validate.ts';
+import { formatPath, parseYamlWith, type SourceFile } from './yaml-source.ts';
 
 // YAML in, Amazon States Language (JSONPath) and EventBridge patterns out. Pure and deterministic:
 // the same files always give byte-identical output. The entry point of the compiler; its parts:
@@ -62,10 +67,13 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
   }
 
   const templates = new Map<string, EmailTemplate>();
+  const reads = new Map<string, { file: string; reads: TemplateRead[] }>();
   for (const email of sources.emails) {
     const id = templateIdOf(email.file);
     try {
-      templates.set(id, parseEmailTemplate(id, email.text));
+      const parsed = analyseEmailTemplate(id, email.text);
+      templates.set(id, parsed.template);
+      reads.set(id, { file: email.file, reads: parsed.reads });
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
       problems.push({ file: email.file, line: error.line, path: error.field, message: error.message });
@@ -86,6 +94,11 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
     if (other) here('id', `flow id "${flow.id}" is already used by ${other}`);
     seen.set(flow.id, source.file);
     checkFlowReferences(flow, templates, program.ok ? program.value : undefined, here);
+    checkEventFields(flow, (at, message) => {
+      const position = parsed.locate(at);
+      problems.push({ file: source.file, ...position, path: formatPath(at), message });
+    });
+    checkTemplateReads(flow, reads, (problem) => problems.push(problem));
     flows.push({ file: source.file, flow });
   }
 

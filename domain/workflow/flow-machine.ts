@@ -1,4 +1,4 @@
-import { FLOW_SOURCE } from '../contracts/published-events.ts';
+import { FLOW_SOURCE, flowEventSchema } from '../contracts/published-events.ts';
 import { awardPointsInputSchema, journeyActionSchemas, sendEmailInputSchema } from '../contracts/tasks.ts';
 import { ConfigError } from '../errors.ts';
 import type { Program } from '../program.ts';
@@ -232,14 +232,14 @@ class FlowCompiler {
                 EventBusName: ref(PLACEHOLDERS.eventBus),
                 Source: FLOW_SOURCE,
                 DetailType: step.event,
-                Detail: {
-                  'customerId.$': '$.journey.customerId',
-                  'journeyId.$': '$.journey.journeyId',
-                  flowId: this.flow.id,
-                  stepId: step.id,
-                  data: (step.data ?? {}) as JsonObject,
-                  meta: { 'eventId.$': `States.Format('{}:${step.id}', $.journey.journeyId)` },
-                },
+                Detail: parametersFor('emit_event', flowEventSchema, {
+                  customerId: fromPath('$.journey.customerId'),
+                  journeyId: fromPath('$.journey.journeyId'),
+                  flowId: constant(this.flow.id),
+                  stepId: constant(step.id),
+                  data: constant(step.data ?? {}),
+                  meta: fields({ eventId: fromPath(`States.Format('{}:${step.id}', $.journey.journeyId)`) }),
+                }),
               },
             ],
           },
