@@ -1,3 +1,5 @@
+import { checkPublished } from '../contracts/published-events.ts';
+import type { RedeemInput } from '../contracts/tasks.ts';
 import {
   CouponCodeTakenError,
   InsufficientPointsError,
@@ -160,12 +162,14 @@ export const flushOutbox = async (customerId: string, deps: PointsDeps & { publi
     if (!profile || outbox.length === 0) return { outcome: 'applied' as const };
     for (let i = 0; i < outbox.length; i += 10) {
       await publisher.publish(
-        outbox.slice(i, i + 10).map((event) => ({
-          source: LOYALTY_SOURCE,
-          detailType: event.detailType,
-          time: event.time,
-          detail: event.detail,
-        })),
+        outbox.slice(i, i + 10).map((event) =>
+          checkPublished({
+            source: LOYALTY_SOURCE,
+            detailType: event.detailType,
+            time: event.time,
+            detail: event.detail,
+          }),
+        ),
       );
     }
     published = outbox.length;
@@ -182,12 +186,7 @@ export const flushOutbox = async (customerId: string, deps: PointsDeps & { publi
   return published;
 };
 
-export interface RedeemInput {
-  customerId: string;
-  rewardId: string;
-  /** The shop's id for this request: a retry with the same id returns the same coupon. */
-  requestId: string;
-}
+export type { RedeemInput } from '../contracts/tasks.ts';
 
 /**
  * Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. The
