@@ -1,7 +1,9 @@
 // Wall-clock arithmetic in a customer's IANA time zone, using only Intl.DateTimeFormat.
 // Pure: no clock is read here; callers pass the current instant in.
 
-export type Weekday = 'mon' | 'tue' | 'wed' | 'thu' | 'fri' | 'sat' | 'sun';
+/** The week as flows, schedules and Intl name it: the one list every weekday check derives from. */
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
 
 export interface LocalParts {
   year: number;
@@ -13,16 +15,10 @@ export interface LocalParts {
 }
 
 const DAY_MS = 86_400_000;
-const WEEKDAYS: readonly Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-const WEEKDAY_BY_LABEL: Readonly<Record<string, Weekday>> = {
-  Mon: 'mon',
-  Tue: 'tue',
-  Wed: 'wed',
-  Thu: 'thu',
-  Fri: 'fri',
-  Sat: 'sat',
-  Sun: 'sun',
-};
+// Intl's short English labels: `Mon` for `mon`.
+const WEEKDAY_BY_LABEL: Readonly<Record<string, Weekday>> = Object.fromEntries(
+  WEEKDAYS.map((day) => [`${day[0]?.toUpperCase()}${day.slice(1)}`, day]),
+);
 
 // Building an Intl.DateTimeFormat is costly and zones are few: keep one per zone.
 const formats = new Map<string, Intl.DateTimeFormat>();

@@ -1,4 +1,5 @@
 import type { CustomerProfile, ProfileChanges } from './customer.ts';
+import type { CouponDiscount, RewardDiscount } from './discounts.ts';
 import type { FlowMemory, Journey, JourneyStatus, ResumeOutcome, Wait } from './journeys.ts';
 import type { LedgerEntry, PointsAccount } from './loyalty/account.ts';
 
@@ -47,15 +48,11 @@ export interface PointsWriteOptions {
 }
 
 /** A reward bought with points: its coupon code, unique, written with the debit. */
-export interface RewardCoupon {
+export interface RewardCoupon extends RewardDiscount {
   customerId: string;
   code: string;
   rewardId: string;
   requestId: string;
-  kind: string;
-  amount?: number | undefined;
-  percent?: number | undefined;
-  sku?: string | undefined;
   cost: number;
   issuedAt: string;
   expiresAt: string;
@@ -168,11 +165,7 @@ export interface Coupon {
   flowId: string;
   journeyId: string;
   stepId: string;
-  discount: {
-    percent?: number | undefined;
-    amount?: number | undefined;
-    free_shipping?: boolean | undefined;
-  };
+  discount: CouponDiscount;
   issuedAt: string;
   expiresAt: string;
 }

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { REWARD_KINDS, rewardDiscountSchema } from './discounts.ts';
 
 // The loyalty program a marketer edits in workflows/program.yaml.
 
@@ -65,22 +66,14 @@ export const rewardSchema = z
     id: slug,
     name: z.string().min(1),
     cost: z.number().int().positive('must be a positive number of points'),
-    kind: z.enum(['fixed_discount', 'percentage', 'free_shipping', 'free_product']),
-    amount: z.number().positive().optional(),
-    percent: z.number().positive().max(100).optional(),
-    sku: z.string().min(1).optional(),
+    ...rewardDiscountSchema.shape,
     /** Only members of these tiers may redeem it; absent: everyone. */
     tiers: z.array(slug).optional(),
     validDays: z.number().int().positive().default(90),
   })
   .strict()
   .superRefine((reward, ctx) => {
-    const need = {
-      fixed_discount: 'amount',
-      percentage: 'percent',
-      free_product: 'sku',
-      free_shipping: undefined,
-    }[reward.kind] as 'amount' | 'percent' | 'sku' | undefined;
+    const need = REWARD_KINDS[reward.kind];
     if (need && reward[need] === undefined)
       ctx.addIssue({ code: 'custom', message: `a ${reward.kind} reward needs ${need}`, path: [need] });
   });

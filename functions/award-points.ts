@@ -1,23 +1,13 @@
 import middy from '@middy/core';
-import * as z from 'zod';
-import { programSchema } from '#domain/program.ts';
+import type * as z from 'zod';
+import { awardPointsInputSchema } from '#domain/contracts/tasks.ts';
 import { awardFixedPoints } from '#domain/use-cases/award-points.ts';
 import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Flow step `award_points`: a named program award or fixed points, once per journey and step.
 
-export const inputSchema = z.object({
-  customerId: z.string().min(1),
-  journeyId: z.string().min(1),
-  eventId: z.string().min(1),
-  flowId: z.string().min(1),
-  revision: z.string().optional(),
-  stepId: z.string().min(1),
-  points: z.number().int().positive(),
-  rule: z.object({ id: z.string().min(1), version: z.number().int().positive() }),
-  program: programSchema,
-});
+export const inputSchema = awardPointsInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

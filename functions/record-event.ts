@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import * as z from 'zod';
-import { factKey, parseCommerceEvent } from '#domain/events.ts';
-import { programSchema } from '#domain/program.ts';
+import { checkPublished } from '#domain/contracts/published-events.ts';
+import { recordEventInputSchema } from '#domain/contracts/tasks.ts';
+import { ACCEPTED_SOURCE, factKey, parseCommerceEvent } from '#domain/events.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
@@ -14,7 +15,7 @@ import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 // queue): it is the parsed detail once, never the event twice, so an order near EventBridge's
 // 256 KB stays under Step Functions' 256 KB.
 
-const inputSchema = z.object({ event: z.unknown(), program: programSchema });
+const inputSchema = recordEventInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
@@ -45,11 +46,9 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
         },
         deps,
       );
-      return {
-        ok: true,
-        outcome: result.outcome,
-        publish: result.publish,
-        journeys,
+      // The state machine publishes it as it is: checked against its contract here.
+      const { detailType, detail } = checkPublished({
+        source: ACCEPTED_SOURCE,
         detailType: parsed.type,
         detail: {
           ...parsed.detail,
@@ -60,7 +59,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
             ...(result.type === 'order.placed' ? { points: result.points } : {}),
           },
         },
-      };
+      });
+      return { ok: true, outcome: result.outcome, publish: result.publish, journeys, detailType, detail };
     });
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -1,5 +1,6 @@
 import middy from '@middy/core';
 import * as z from 'zod';
+import { redeemInputSchema } from '#domain/contracts/tasks.ts';
 import { InsufficientPointsError, RewardNotAllowedError } from '#domain/errors.ts';
 import { flushOutbox, redeemReward } from '#domain/use-cases/points.ts';
 import { logInvocation, parseInput } from './commons/middleware.ts';
@@ -9,11 +10,7 @@ import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 // one transaction. A refusal (too few points, a reward of another tier) answers { ok: false, error,
 // reason } with nothing debited; a retry with the same requestId returns the same coupon.
 
-export const inputSchema = z.object({
-  customerId: z.string().min(1),
-  rewardId: z.string().min(1),
-  requestId: z.string().min(1).max(128),
-});
+export const inputSchema = redeemInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

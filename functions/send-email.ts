@@ -1,22 +1,13 @@
 import middy from '@middy/core';
-import * as z from 'zod';
+import type * as z from 'zod';
+import { sendEmailInputSchema } from '#domain/contracts/tasks.ts';
 import { sendEmail } from '#domain/use-cases/send-email.ts';
 import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Flow step `send_email`: renders the template for the customer and sends it at most once.
 
-export const inputSchema = z.object({
-  customerId: z.string().min(1),
-  flowId: z.string().min(1),
-  stepId: z.string().min(1),
-  eventId: z.string().min(1),
-  template: z.object({ id: z.string(), subject: z.string(), html: z.string() }),
-  sender: z.object({ from: z.string(), replyTo: z.string().optional() }),
-  currency: z.string().length(3),
-  topic: z.object({ id: z.string(), transactional: z.boolean() }).optional(),
-  context: z.object({ event: z.unknown(), steps: z.unknown() }),
-});
+export const inputSchema = sendEmailInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

@@ -1,6 +1,6 @@
 import middy from '@middy/core';
-import * as z from 'zod';
-import { programSchema } from '#domain/program.ts';
+import type * as z from 'zod';
+import { sweepInputSchema } from '#domain/contracts/sweep-input.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
 import { logInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
@@ -8,21 +8,7 @@ import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 // Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
 // resume due waits, and emit inactivity, date and schedule triggers.
 
-export const inputSchema = z.object({
-  timeZone: z.string(),
-  inactivityDays: z.array(z.number().int().positive()),
-  dates: z.array(z.object({ field: z.string(), at: z.string() })),
-  schedules: z.array(
-    z.object({
-      flowId: z.string(),
-      every: z.enum(['day', 'week', 'month']),
-      at: z.string(),
-      weekday: z.string().optional(),
-      dayOfMonth: z.number().optional(),
-    }),
-  ),
-  program: programSchema.optional(),
-});
+export const inputSchema = sweepInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

@@ -1,15 +1,10 @@
+import type { AwardPointsInput } from '../contracts/tasks.ts';
 import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { awardFixed } from './points.ts';
 
-export interface AwardFixedPointsInput {
-  customerId: string;
-  journeyId: string;
-  flowId: string;
-  stepId: string;
-  points: number;
-  rule: { id: string; version: number };
-}
+/** The task's input; the program comes with the dependencies. */
+export type AwardFixedPointsInput = Omit<AwardPointsInput, 'program' | 'eventId' | 'revision'>;
 
 export interface AwardResult {
   points: number;

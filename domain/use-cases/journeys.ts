@@ -1,3 +1,4 @@
+import type { JourneyInput } from '../contracts/tasks.ts';
 import type { CustomerProfile } from '../customer.ts';
 import { CouponCodeTakenError, NotFoundError } from '../errors.ts';
 import { matchesEventPattern } from '../event-pattern.ts';
@@ -9,13 +10,11 @@ import {
   type EventListen,
   type Journey,
   mayEnter,
-  type Reentry,
-  type ResumeTargets,
   resumeInput,
   type Wait,
 } from '../journeys.ts';
-import { nextLocalTime, type Weekday } from '../local-time.ts';
-import type { Clock, Coupon, CustomerStore, JourneyStarter, JourneyStore, Signer } from '../ports.ts';
+import { nextLocalTime } from '../local-time.ts';
+import type { Clock, CustomerStore, JourneyStarter, JourneyStore, Signer } from '../ports.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 // The journey steps a flow's state machine calls. Each is idempotent: keyed by journey and step,
@@ -29,12 +28,8 @@ export interface JourneyDeps {
   defaultTimeZone: string;
 }
 
-export interface JourneyRef {
-  customerId: string;
-  journeyId: string;
-  flowId: string;
-  revision: string;
-}
+/** The journey a step acts on. */
+export type JourneyRef = Omit<JourneyInput<'resume'>, 'action'>;
 
 /** What the state machine keeps in `$.journey` for conditions and splits. */
 export interface JourneyState {
@@ -54,14 +49,7 @@ export const loadProfile = async (customerId: string, deps: Pick<JourneyDeps, 's
   return asState(profile);
 };
 
-export interface EnterInput extends JourneyRef {
-  profile: Record<string, unknown>;
-  reentry: Reentry;
-  cap?: number | undefined;
-  exitOn: EventListen[];
-  goal?: (EventListen & { withinMinutes: number }) | undefined;
-  splits: string[];
-}
+export type EnterInput = Omit<JourneyInput<'enter'>, 'action'>;
 
 /** Starts a journey once per trigger event, if re-entry rules and the flow's cap allow it. */
 export const enterJourney = async (input: EnterInput, deps: JourneyDeps): Promise<JourneyState> => {
@@ -143,13 +131,7 @@ export const resumeJourney = async (input: JourneyRef, deps: JourneyDeps): Promi
   };
 };
 
-export interface WaitInput extends JourneyRef {
-  stepId: string;
-  due: { minutes: number } | { until: { time: string; weekdays?: Weekday[] | undefined } };
-  listen?: EventListen | undefined;
-  targets: ResumeTargets;
-  context: { trigger: unknown; steps: unknown };
-}
+export type WaitInput = Omit<JourneyInput<'wait'>, 'action'>;
 
 /** Parks the journey: a wait item whose due time the sweeper finds, and which an event may claim first. */
 export const parkJourney = async (input: WaitInput, deps: JourneyDeps) => {
@@ -185,10 +167,7 @@ export const parkJourney = async (input: WaitInput, deps: JourneyDeps) => {
   return { waiting: true, dueAt: wait.dueAt };
 };
 
-export const endJourney = async (
-  input: JourneyRef & { status: 'completed' | 'exited' | 'holdout' },
-  deps: JourneyDeps,
-) => {
+export const endJourney = async (input: Omit<JourneyInput<'end'>, 'action'>, deps: JourneyDeps) => {
   const journey = await deps.store.getJourney(input.customerId, input.flowId, input.journeyId);
   if (!journey) return { ended: false };
   return { ended: await deps.store.endJourney(journey, input.status, deps.clock.now().toISOString()) };
@@ -196,7 +175,7 @@ export const endJourney = async (
 
 /** A coupon per journey step, signed from (customer, flow, journey, step): the same on every retry. */
 export const issueCoupon = async (
-  input: JourneyRef & { stepId: string; discount: Coupon['discount']; validMinutes: number; prefix: string },
+  input: Omit<JourneyInput<'issue_coupon'>, 'action'>,
   deps: JourneyDeps & { signer: Signer },
 ) => {
   const now = deps.clock.now();
@@ -221,11 +200,7 @@ export const issueCoupon = async (
 };
 
 export const updateProfile = async (
-  input: JourneyRef & {
-    set?: Record<string, string | number | boolean>;
-    addTags?: string[];
-    removeTags?: string[];
-  },
+  input: Omit<JourneyInput<'update_profile'>, 'action'>,
   deps: JourneyDeps,
 ) => {
   await deps.store.updateAttributes(

@@ -1,3 +1,5 @@
+import { checkPublished } from '../contracts/published-events.ts';
+import type { RedeemInput } from '../contracts/tasks.ts';
 import {
   CouponCodeTakenError,
   InsufficientPointsError,
@@ -162,12 +164,14 @@ const settleOnce = async (
 const publishEvents = async (publisher: EventPublisher, events: readonly LoyaltyEvent[]) => {
   for (let i = 0; i < events.length; i += 10) {
     await publisher.publish(
-      events.slice(i, i + 10).map((event) => ({
-        source: LOYALTY_SOURCE,
-        detailType: event.detailType,
-        time: event.time,
-        detail: event.detail,
-      })),
+      events.slice(i, i + 10).map((event) =>
+        checkPublished({
+          source: LOYALTY_SOURCE,
+          detailType: event.detailType,
+          time: event.time,
+          detail: event.detail,
+        }),
+      ),
     );
   }
 };
@@ -199,12 +203,7 @@ export const flushOutbox = async (customerId: string, deps: PointsDeps & { publi
   return published;
 };
 
-export interface RedeemInput {
-  customerId: string;
-  rewardId: string;
-  /** The shop's id for this request: a retry with the same id returns the same coupon. */
-  requestId: string;
-}
+export type { RedeemInput } from '../contracts/tasks.ts';
 
 /**
  * Buys a reward with points: the debit and the coupon in one transaction, or nothing at all. The

@@ -1,3 +1,4 @@
+import type { SendEmailInput } from '../contracts/tasks.ts';
 import { firstName, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
@@ -5,19 +6,7 @@ import type { Clock, CustomerStore, Mailer } from '../ports.ts';
 import { renderEmail } from '../templates.ts';
 import { retryTransient } from './retry.ts';
 
-export interface SendEmailInput {
-  customerId: string;
-  flowId: string;
-  stepId: string;
-  eventId: string;
-  template: { id: string; subject: string; html: string };
-  sender: { from: string; replyTo?: string | undefined };
-  currency: string;
-  /** The subscription topic; customers without marketing consent get only transactional ones. */
-  topic?: { id: string; transactional: boolean } | undefined;
-  /** What the template may use besides the customer: the trigger event and earlier steps' results. */
-  context: { event?: unknown; steps?: unknown };
-}
+export type { SendEmailInput } from '../contracts/tasks.ts';
 
 export type SendEmailResult =
   | { status: 'sent'; messageId: string }

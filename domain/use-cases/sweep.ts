@@ -1,5 +1,7 @@
+import { checkPublished, SWEEPER_SOURCE } from '../contracts/published-events.ts';
+import type { SweepConfig } from '../contracts/sweep-input.ts';
 import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
-import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, type Weekday } from '../local-time.ts';
+import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, WEEKDAYS } from '../local-time.ts';
 import { dueRulesFingerprint } from '../loyalty/engine.ts';
 import type {
   Clock,
@@ -11,7 +13,6 @@ import type {
   PublishedEvent,
 } from '../ports.ts';
 import type { Program } from '../program.ts';
-import { SWEEPER_SOURCE, type SweepConfig } from '../workflow/compile.ts';
 import { settleAndPublish } from './points.ts';
 
 // The timer sweep, run every minute by a scheduled rule (and by the local runtime on its virtual
@@ -301,7 +302,7 @@ const publishInOrder = async (
   const send = async (items: Trigger[]) => {
     if (items.length === 0) return true;
     try {
-      await publisher.publish(items.map((item) => item.event));
+      await publisher.publish(items.map((item) => checkPublished(item.event)));
       published += items.length;
       return true;
     } catch (error) {
@@ -433,8 +434,6 @@ const emitDates = (run: Run, trigger: { field: string; at: string }, defaultTime
     return inTimeOrder(triggers);
   });
 
-const WEEKDAYS: Weekday[] = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
-
 /** Occurrences of a schedule in (from, to], in the program's time zone. */
 export const occurrences = (
   schedule: SweepConfig['schedules'][number],
@@ -443,8 +442,7 @@ export const occurrences = (
   to: Date,
 ): Date[] => {
   const found: Date[] = [];
-  const weekdays =
-    schedule.every === 'week' ? [(schedule.weekday as Weekday | undefined) ?? 'mon'] : WEEKDAYS;
+  const weekdays = schedule.every === 'week' ? [schedule.weekday ?? 'mon'] : WEEKDAYS;
   let cursor = from;
   for (let i = 0; i < 400; i++) {
     const next = nextLocalTime(cursor, timeZone, schedule.at, weekdays);

@@ -1,5 +1,7 @@
 import * as z from 'zod';
+import { couponDiscountSchema } from '../discounts.ts';
 import { EVENT_TYPES, LOYALTY_EVENT_TYPES } from '../events.ts';
+import { WEEKDAYS } from '../local-time.ts';
 
 // Version 1 of the flow language that marketers write in workflows/flows/*.yaml.
 //
@@ -62,8 +64,7 @@ export type Condition = z.infer<typeof conditionSchema>;
 /** All of the conditions must hold. */
 const conditionsSchema = z.array(conditionSchema).min(1, 'list at least one condition');
 
-const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']);
-export type Weekday = z.infer<typeof weekday>;
+const weekday = z.enum(WEEKDAYS);
 const timeOfDay = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a 24-hour time such as 09:30');
 
 // ---- triggers ------------------------------------------------------------------------------
@@ -177,11 +178,7 @@ export const issueCouponStep = z
   .object({
     id: stepIdSchema,
     type: z.literal('issue_coupon'),
-    discount: z.union([
-      z.object({ percent: z.number().positive().max(100) }).strict(),
-      z.object({ amount: z.number().positive() }).strict(),
-      z.object({ free_shipping: z.literal(true) }).strict(),
-    ]),
+    discount: couponDiscountSchema,
     valid: durationSchema,
     prefix: z
       .string()

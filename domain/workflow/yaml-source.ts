@@ -8,7 +8,10 @@ export interface SourceFile {
   text: string;
 }
 
-export type Located<T> = { ok: true; value: T } | { ok: false; problems: ConfigProblem[] };
+/** Where a path of the document is in its file (the nearest parent that exists). */
+export type Locate = (path: readonly (string | number)[]) => { line: number; column: number } | undefined;
+
+export type Located<T> = { ok: true; value: T; locate: Locate } | { ok: false; problems: ConfigProblem[] };
 
 /**
  * Parses YAML and validates it with a zod schema; every problem names file, line, column and the
@@ -33,7 +36,15 @@ export const parseYamlWith = <S extends z.ZodType>(source: SourceFile, schema: S
     };
   }
   const parsed = schema.safeParse(doc.toJS());
-  if (parsed.success) return { ok: true, value: parsed.data };
+  if (parsed.success)
+    return {
+      ok: true,
+      value: parsed.data,
+      locate: (path) => {
+        const position = locate(doc, lineCounter, [...path]);
+        return position ? { line: position.line, column: position.col } : undefined;
+      },
+    };
   return {
     ok: false,
     problems: parsed.error.issues

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
+import { rewardDiscountSchema } from '#domain/discounts.ts';
 import { CouponCodeTakenError, TransientError } from '#domain/errors.ts';
 import { shardOf } from '#domain/journeys.ts';
 import type { PointsAccount } from '#domain/loyalty/account.ts';
@@ -168,10 +169,7 @@ const rewardCouponItem = z.object({
   code: z.string(),
   rewardId: z.string(),
   requestId: z.string(),
-  kind: z.string(),
-  amount: z.number().optional(),
-  percent: z.number().optional(),
-  sku: optionalString,
+  ...rewardDiscountSchema.shape,
   cost: z.number(),
   issuedAt: z.string(),
   expiresAt: z.string(),

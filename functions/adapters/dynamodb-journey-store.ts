@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { couponDiscountSchema } from '#domain/discounts.ts';
 import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import {
   type FlowMemory,
@@ -73,11 +74,7 @@ const couponItem = z.object({
   flowId: z.string(),
   journeyId: z.string(),
   stepId: z.string(),
-  discount: z.object({
-    percent: z.number().optional(),
-    amount: z.number().optional(),
-    free_shipping: z.boolean().optional(),
-  }),
+  discount: couponDiscountSchema,
   issuedAt: z.string(),
   expiresAt: z.string(),
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { htmlToText, parseEmailTemplate, renderEmail, TemplateSyntaxError } from '../../domain/templates.ts';
+import { htmlToText, renderEmail } from '../../domain/templates.ts';
+import { parseEmailTemplate, TemplateSyntaxError } from '../../domain/workflow/email-templates.ts';
 
 const shipped = readFileSync(new URL('../../workflows/emails/thank-you.liquid', import.meta.url), 'utf8');
 

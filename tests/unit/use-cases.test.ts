@@ -35,7 +35,7 @@ describe('recording events, awarding points and sending email', () => {
     },
     sender: program.sender,
     currency: 'USD',
-    context: { steps: { award: { points: 42 } } },
+    context: { event: undefined, steps: { award: { points: 42 } } },
   });
 
   beforeEach(() => {

@@ -1,0 +1,86 @@
+import { recordEventInputSchema } from '../contracts/tasks.ts';
+import { ACCEPTED_SOURCE } from '../events.ts';
+import type { Program } from '../program.ts';
+import { deadLetter, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
+import { constant, fromPath, parametersFor } from './task-parameters.ts';
+
+export const ingestDefinition = (program: Program): JsonObject => ({
+  Comment:
+    'Rapport ingest: validate and record a commerce event, resolve journeys, then publish it to the flows',
+  StartAt: 'Record',
+  States: {
+    Record: {
+      Type: 'Task',
+      Resource: ref(PLACEHOLDERS.recordEvent),
+      Parameters: parametersFor('record_event', recordEventInputSchema, {
+        event: fromPath('$'),
+        program: constant(program),
+      }),
+      // No ResultPath: the answer replaces the state (the default `$`), so the state holds the parsed
+      // detail once, not the event twice (Step Functions' 256 KB). The event as it arrived stays in
+      // the execution input, which the dead letters carry.
+      Retry: RETRY,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterFailed' }],
+      Next: 'Valid?',
+    },
+    'Valid?': {
+      Type: 'Choice',
+      // `ok` is always there; `publish` only on an accepted event (a missing path fails a Choice).
+      Choices: [
+        { Variable: '$.ok', BooleanEquals: false, Next: 'DeadLetterInvalid' },
+        { Variable: '$.publish', BooleanEquals: true, Next: 'Publish' },
+      ],
+      Default: 'AlreadyPublished',
+    },
+    AlreadyPublished: {
+      Type: 'Succeed',
+      Comment: 'A fact re-sent under another envelope: recorded and published the first time',
+    },
+    Publish: {
+      Type: 'Task',
+      Resource: 'arn:aws:states:::events:putEvents',
+      Parameters: {
+        Entries: [
+          {
+            EventBusName: ref(PLACEHOLDERS.eventBus),
+            Source: ACCEPTED_SOURCE,
+            'DetailType.$': '$.detailType',
+            'Detail.$': '$.detail',
+          },
+        ],
+      },
+      ResultPath: null,
+      Retry: [
+        {
+          ErrorEquals: ['States.ALL'],
+          IntervalSeconds: 1,
+          BackoffRate: 2,
+          MaxAttempts: 4,
+          JitterStrategy: 'FULL',
+        },
+      ],
+      // Recorded but not published: the dead letter is the event, and a redrive records nothing
+      // twice (a duplicate of the same envelope is published again).
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterUnpublished' }],
+      End: true,
+    },
+    DeadLetterInvalid: { ...deadLetter('ingest', '$.reason'), Next: 'Rejected' },
+    Rejected: {
+      Type: 'Succeed',
+      Comment: 'Invalid events are kept in the dead-letter queue with their reason',
+    },
+    DeadLetterFailed: { ...deadLetter('ingest', '$.error.Cause'), Next: 'Failed' },
+    Failed: {
+      Type: 'Fail',
+      Error: 'IngestFailed',
+      Cause: 'Recording failed after retries; the event is in the dead-letter queue',
+    },
+    DeadLetterUnpublished: { ...deadLetter('publish', '$.error.Cause'), Next: 'Unpublished' },
+    Unpublished: {
+      Type: 'Fail',
+      Error: 'PublishFailed',
+      Cause:
+        'Recorded, but publishing to the flows failed after retries; the event is in the dead-letter queue',
+    },
+  },
+});
