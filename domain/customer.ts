@@ -1,5 +1,5 @@
 import type { CustomerRegistered, OrderPlaced } from './events.ts';
-import type { PointsAccount } from './loyalty/account.ts';
+import { accountAt, type PointsAccount } from './loyalty/account.ts';
 
 /** The customer record: one item per customer, updated on every event. */
 export interface CustomerProfile {
@@ -33,6 +33,16 @@ export interface CustomerProfile {
   tags?: Record<string, boolean> | undefined;
   version: number;
 }
+
+/**
+ * The profile with its points figures as of `now`: maturity and expiry are derived on read, and
+ * the stored figures are those of the last settlement (decision 35).
+ */
+export const profileAsOf = <P extends CustomerProfile>(profile: P, now: Date): P => {
+  if (!profile.points) return profile;
+  const account = accountAt(profile.points, profile.customerId, now.toISOString());
+  return { ...profile, pointsBalance: account.available, pointsPending: account.pending, pointsDebt: account.debt };
+};
 
 /** The profile fields that events set, each with the time of the fact that set it. */
 export type ContactField = 'email' | 'name' | 'marketingConsent' | 'timeZone' | 'birthday';

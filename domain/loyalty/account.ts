@@ -403,6 +403,29 @@ export const redeem = (posting: Posting, input: RedeemInput): void => {
   });
 };
 
+/**
+ * The account as a clock sees it at `now`: pending lots that matured are available, lots that
+ * expired are gone. Settlements write this down in batches; until one does, whoever shows a
+ * balance (an email, a flow's condition, a report) derives it here (decision 35).
+ */
+export const accountAt = (account: PointsAccount, customerId: string, now: string): PointsAccount => {
+  const posting = new Posting(account, customerId);
+  for (;;) {
+    const due = posting.account.lots
+      .flatMap((lot) => [
+        ...(lot.status === 'pending' && lot.maturesAt && lot.maturesAt <= now
+          ? [{ at: lot.maturesAt, run: () => mature(posting, lot, 'derived') }]
+          : []),
+        ...(lot.status === 'available' && isLive(lot) && lot.expiresAt && lot.expiresAt <= now
+          ? [{ at: lot.expiresAt, run: () => expireLot(posting, lot, now, 'derived', 'lot-expiry') }]
+          : []),
+      ])
+      .sort((a, b) => byText(a.at, b.at))[0];
+    if (!due) return posting.account;
+    due.run();
+  }
+};
+
 /** Balances as the sum of entries, and lots that hold exactly the balances: what reconcile checks. */
 export const accountProblems = (account: PointsAccount, entries: readonly LedgerEntry[]): string[] => {
   const problems: string[] = [];

@@ -424,16 +424,20 @@ const warnExpiring = (posting: Posting, program: Program, now: string): void => 
   }
 };
 
-/** The next time this account needs a settlement, or undefined if nothing is ever due. */
+/**
+ * The next time this account needs a settlement, or undefined if nothing is ever due: only what a
+ * read cannot derive. Warnings and tier reviews publish events; inactivity expiry and, on a points
+ * basis, maturity (which moves tiers) follow program rules. Maturity and lot expiry otherwise
+ * need no visit: `accountAt` derives them and the next settlement writes them down (decision 35).
+ */
 export const nextDue = (account: PointsAccount, program: Program): string | undefined => {
   const { expiry } = program.points;
   const times: string[] = [];
+  const maturityMovesTiers = program.tiers?.basis === 'points';
   for (const lot of account.lots) {
-    if (lot.status === 'pending' && lot.maturesAt) times.push(lot.maturesAt);
-    if (isLive(lot) && lot.expiresAt) {
-      times.push(lot.expiresAt);
-      if (expiry.warnDaysBefore && !lot.warned) times.push(plusDays(lot.expiresAt, -expiry.warnDaysBefore));
-    }
+    if (maturityMovesTiers && lot.status === 'pending' && lot.maturesAt) times.push(lot.maturesAt);
+    if (isLive(lot) && lot.expiresAt && expiry.warnDaysBefore && !lot.warned)
+      times.push(plusDays(lot.expiresAt, -expiry.warnDaysBefore));
   }
   if (expiry.inactiveDays && account.lastActivityAt && account.available > 0) {
     const at = plusDays(account.lastActivityAt, expiry.inactiveDays);
@@ -450,4 +454,5 @@ export const nextDue = (account: PointsAccount, program: Program): string | unde
  * The program rules nextDue reads (lot and tier times are stored on the account): when this
  * changes, due times on the timer index may be late, and the sweeper re-checks them.
  */
-export const dueRulesFingerprint = (program: Program): string => JSON.stringify(program.points.expiry);
+export const dueRulesFingerprint = (program: Program): string =>
+  JSON.stringify([program.points.expiry, program.tiers?.basis ?? null]);

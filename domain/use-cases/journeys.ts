@@ -1,5 +1,5 @@
 import type { JourneyInput } from '../contracts/tasks.ts';
-import type { CustomerProfile } from '../customer.ts';
+import { type CustomerProfile, profileAsOf } from '../customer.ts';
 import { CouponCodeTakenError, NotFoundError } from '../errors.ts';
 import { matchesEventPattern } from '../event-pattern.ts';
 import {
@@ -43,10 +43,10 @@ export interface JourneyState {
 
 const asState = (profile: CustomerProfile): Record<string, unknown> => ({ ...profile });
 
-export const loadProfile = async (customerId: string, deps: Pick<JourneyDeps, 'store'>) => {
+export const loadProfile = async (customerId: string, deps: Pick<JourneyDeps, 'store' | 'clock'>) => {
   const profile = await deps.store.getProfile(customerId);
   if (!profile) throw new NotFoundError(`customer ${customerId} has no record yet`);
-  return asState(profile);
+  return asState(profileAsOf(profile, deps.clock.now()));
 };
 
 export type EnterInput = Omit<JourneyInput<'enter'>, 'action'>;

@@ -1,5 +1,5 @@
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, topicPermission } from '../customer.ts';
+import { firstName, profileAsOf, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
@@ -24,8 +24,9 @@ export const sendEmail = async (
   deps: { store: CustomerStore; mailer: Mailer; clock: Clock },
 ): Promise<SendEmailResult> => {
   const { store, mailer, clock } = deps;
-  const profile = await store.getProfile(input.customerId);
-  if (!profile) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
+  const stored = await store.getProfile(input.customerId);
+  if (!stored) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
+  const profile = profileAsOf(stored, clock.now());
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
   const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
   if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };

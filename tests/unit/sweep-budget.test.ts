@@ -13,7 +13,10 @@ import { loyaltyProgram } from '../support/program.ts';
 // runs low it stops taking accounts and says `more`, and the next sweep carries on.
 
 describe('settling due points accounts within the time budget', () => {
-  const program = loyaltyProgram({ points: { pendingDays: 30 } });
+  // Maturity alone brings no sweep (a read derives it): the warning a day later does.
+  const program = loyaltyProgram({
+    points: { pendingDays: 30, expiry: { afterDays: 31, warnDaysBefore: 30 } },
+  });
   const setup = async () => {
     const store = new InMemoryCustomerStore();
     let now = Date.parse('2026-01-01T00:00:00Z');

@@ -71,7 +71,10 @@ const order = (customerId: string, placedAt: string) => {
 const inactivityOnly: SweepConfig = { timeZone: 'UTC', inactivityDays: [30], dates: [], schedules: [] };
 
 describe('the sweeper with one failing customer', () => {
-  const program = loyaltyProgram({ points: { pendingDays: 30 } });
+  // Maturity alone brings no sweep (a read derives it): the warning a day later does.
+  const program = loyaltyProgram({
+    points: { pendingDays: 30, expiry: { afterDays: 31, warnDaysBefore: 30 } },
+  });
 
   it('settles every other due account, reports the failing one without its email, and runs the later steps', async () => {
     const store = new FailingWrites(new Set(['b']));
@@ -237,7 +240,10 @@ describe('cursor steps under a failing PutEvents', () => {
 });
 
 describe('the points timer index, paged', () => {
-  const program = loyaltyProgram({ points: { pendingDays: 30 } });
+  // Maturity alone brings no sweep (a read derives it): the warning a day later does.
+  const program = loyaltyProgram({
+    points: { pendingDays: 30, expiry: { afterDays: 31, warnDaysBefore: 30 } },
+  });
 
   it('settles an account queued behind more than a page of accounts that keep failing', async () => {
     // Five customers on one shard; the first four (the earliest due) fail, with pages of two.
