@@ -41,7 +41,12 @@ export interface CustomerProfile {
 export const profileAsOf = <P extends CustomerProfile>(profile: P, now: Date): P => {
   if (!profile.points) return profile;
   const account = accountAt(profile.points, profile.customerId, now.toISOString());
-  return { ...profile, pointsBalance: account.available, pointsPending: account.pending, pointsDebt: account.debt };
+  return {
+    ...profile,
+    pointsBalance: account.available,
+    pointsPending: account.pending,
+    pointsDebt: account.debt,
+  };
 };
 
 /** The profile fields that events set, each with the time of the fact that set it. */

@@ -42,6 +42,8 @@ export const keys = {
   timerIndexState: 'TIMER_INDEX',
   /** The points account's next due time, on the index: one item per customer with anything due. */
   pointsDue: 'POINTS_DUE',
+  /** The customer's last order on the activity index, apart from the profile (no index write per profile write). */
+  activity: 'ACTIVITY',
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
   indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,

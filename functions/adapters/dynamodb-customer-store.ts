@@ -44,17 +44,47 @@ export type CapacityMeter = (
 ) => void;
 
 const optionalString = z.string().optional();
-const lotSchema = z.object({
-  id: z.string(),
-  points: z.number(),
-  remaining: z.number(),
-  status: z.enum(['pending', 'available']),
-  earnedAt: z.string(),
-  maturesAt: optionalString,
-  expiresAt: optionalString,
-  warned: z.boolean().optional(),
-});
-export const accountSchema = z.object({
+// The account is stored as one compact JSON string (decision 35): lots as tuples with times in
+// base-36 epoch milliseconds, qualifying amounts as a map of day to amount. A third of the bytes of
+// DynamoDB maps, which repeat every attribute name in every lot, so a typical profile stays under
+// the 1 KB that one write unit buys.
+const time36 = z
+  .string()
+  .regex(/^[0-9a-z]{1,10}$/)
+  .transform((t) => new Date(Number.parseInt(t, 36)).toISOString());
+const toTime36 = (iso: string) => Date.parse(iso).toString(36);
+const lotSchema = z
+  .tuple([
+    z.string(),
+    z.number(),
+    z.number(),
+    z.enum(['p', 'a']),
+    time36,
+    time36.nullable(),
+    time36.nullable(),
+    z.number(),
+  ])
+  .transform(([id, points, remaining, status, earnedAt, maturesAt, expiresAt, warned]) => ({
+    id,
+    points,
+    remaining,
+    status: status === 'p' ? ('pending' as const) : ('available' as const),
+    earnedAt,
+    ...(maturesAt ? { maturesAt } : {}),
+    ...(expiresAt ? { expiresAt } : {}),
+    ...(warned ? { warned: true } : {}),
+  }));
+const lotTuple = (lot: PointsAccount['lots'][number]) => [
+  lot.id,
+  lot.points,
+  lot.remaining,
+  lot.status === 'pending' ? 'p' : 'a',
+  toTime36(lot.earnedAt),
+  lot.maturesAt ? toTime36(lot.maturesAt) : null,
+  lot.expiresAt ? toTime36(lot.expiresAt) : null,
+  lot.warned ? 1 : 0,
+];
+const accountObject = z.object({
   pending: z.number(),
   available: z.number(),
   debt: z.number(),
@@ -64,7 +94,6 @@ export const accountSchema = z.object({
   reversed: z.number(),
   forgiven: z.number(),
   lots: z.array(lotSchema),
-  // Stored as a map of local day to amount: a third of the bytes of a list of objects.
   qualifying: z.record(z.string(), z.number()).transform((days) =>
     Object.entries(days)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -91,11 +120,25 @@ export const accountSchema = z.object({
     }),
   ),
 });
-/** The account as stored: the inverse of accountSchema's transforms. */
-const storedAccount = (account: PointsAccount) => ({
-  ...account,
-  qualifying: Object.fromEntries(account.qualifying.map((q) => [q.id, q.amount])),
-});
+export const accountSchema = z
+  .string()
+  .transform((text, ctx) => {
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'points: not JSON' });
+      return z.NEVER;
+    }
+  })
+  .pipe(accountObject);
+
+/** The account as stored: the inverse of accountSchema. */
+const storedAccount = (account: PointsAccount): string =>
+  JSON.stringify({
+    ...account,
+    lots: account.lots.map(lotTuple),
+    qualifying: Object.fromEntries(account.qualifying.map((q) => [q.id, q.amount])),
+  });
 
 export const profileItem = z.object({
   customerId: z.string(),
@@ -337,14 +380,6 @@ export class DynamoDbCustomerStore implements CustomerStore {
     names['#type'] = 'type';
     values[':type'] = 'profile';
     values[':customerId'] = customerId;
-    // Index the last order by time, so the sweeper finds who has been inactive for N days.
-    if (changes.lastOrderAt) {
-      names['#gsi1pk'] = TABLE_DESIGN.index.partitionKey;
-      names['#gsi1sk'] = TABLE_DESIGN.index.sortKey;
-      values[':gsi1pk'] = keys.indexActivity(shardOf(customerId));
-      values[':gsi1sk'] = changes.lastOrderAt;
-      sets.push('#gsi1pk = :gsi1pk', '#gsi1sk = :gsi1sk');
-    }
     Object.entries(changes).forEach(([field, value], i) => {
       if (value === undefined) return;
       names[`#f${i}`] = field;
@@ -370,6 +405,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     at: string,
   ): Promise<WriteOutcome> {
     try {
+      await this.indexActivity(customerId, changes.lastOrderAt);
       await this.send('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
@@ -472,45 +508,135 @@ export class DynamoDbCustomerStore implements CustomerStore {
     };
   }
 
-  recordOrder(
+  async recordOrder(
     order: OrderRecord,
     changes: ProfileChanges,
     expectedVersion: number | undefined,
     at: string,
     points?: PointsWrite,
   ) {
-    return this.transact([
-      this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
-      { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at, points?.account) },
-      ...(points ? this.pointsItems(order.customerId, points) : []),
-    ]);
+    await this.indexActivity(order.customerId, changes.lastOrderAt);
+    const version = (expectedVersion ?? 0) + 1;
+    return this.withDue(order.customerId, version, points, () =>
+      this.transact([
+        this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
+        { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at, points?.account) },
+        ...(points ? this.entryPuts(order.customerId, points) : []),
+      ]),
+    );
   }
 
-  /** Every new ledger entry (must not exist) and, when it moved, the account's place on the timer index. */
-  private pointsItems(customerId: string, points: PointsWrite, skip?: string): TransactItems {
-    const items: TransactItems = points.entries
+  /**
+   * The customer's place on the activity index (the last order by time, so the sweeper finds who
+   * has been inactive for N days): its own small item, written before the order's transaction and
+   * only ever forward. Outside the transaction, so the transaction carries no index write (on
+   * DynamoDB Local an indexed item makes a transaction cost three times as much); before it, so
+   * a crash in between leaves the index at an order that its retry records, never behind one.
+   */
+  private async indexActivity(customerId: string, lastOrderAt: string | undefined): Promise<void> {
+    if (!lastOrderAt) return;
+    try {
+      await this.send('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: {
+              ...this.key(customerId, keys.activity),
+              type: 'activity',
+              customerId,
+              lastOrderAt,
+              [TABLE_DESIGN.index.partitionKey]: keys.indexActivity(shardOf(customerId)),
+              [TABLE_DESIGN.index.sortKey]: lastOrderAt,
+            },
+            ConditionExpression: 'attribute_not_exists(#pk) OR lastOrderAt < :at',
+            ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+            ExpressionAttributeValues: { ':at': lastOrderAt },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+  }
+
+  /**
+   * Runs an account write and keeps the points timer item true to it, outside the transaction (it
+   * is indexed; see indexActivity). The rule that makes that safe: an entry earlier than the
+   * account needs is harmless (the sweeper finds nothing to do and moves it), a later one loses a
+   * warning. So a due time that moves earlier is written before the transaction, and one that
+   * moves later (or goes) after it, and only if no newer version of the account has written it
+   * since: the item remembers the account version it was written for.
+   */
+  private async withDue(
+    customerId: string,
+    version: number,
+    points: PointsWrite | undefined,
+    write: () => Promise<WriteOutcome>,
+  ): Promise<WriteOutcome> {
+    const move = points && points.due !== points.dueBefore ? points.due : null;
+    const earlier =
+      move !== null && move !== undefined && (points?.dueBefore === undefined || move < points.dueBefore);
+    if (earlier) await this.writeDue(customerId, move, version, 'earlier');
+    const outcome = await write();
+    if (outcome === 'applied' && move !== null && !earlier)
+      await this.writeDue(customerId, move, version, 'later');
+    return outcome;
+  }
+
+  private async writeDue(
+    customerId: string,
+    due: string | undefined,
+    version: number,
+    direction: 'earlier' | 'later',
+  ): Promise<void> {
+    const guard =
+      direction === 'earlier'
+        ? { ConditionExpression: 'attribute_not_exists(#pk) OR dueAt > :due', values: { ':due': due } }
+        : {
+            ConditionExpression: 'attribute_not_exists(#pk) OR version <= :version',
+            values: { ':version': version },
+          };
+    const common = {
+      TableName: this.tableName,
+      ConditionExpression: guard.ConditionExpression,
+      ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+      ExpressionAttributeValues: guard.values,
+      ReturnConsumedCapacity: 'TOTAL' as const,
+    };
+    try {
+      if (due === undefined)
+        await this.send('DeleteItem', () =>
+          this.doc.send(new DeleteCommand({ ...common, Key: this.key(customerId, keys.pointsDue) })),
+        );
+      else
+        await this.send('PutItem', () =>
+          this.doc.send(
+            new PutCommand({
+              ...common,
+              Item: {
+                ...this.key(customerId, keys.pointsDue),
+                type: 'points-due',
+                customerId,
+                dueAt: due,
+                version,
+                [TABLE_DESIGN.index.partitionKey]: keys.indexPointsDue(shardOf(customerId)),
+                [TABLE_DESIGN.index.sortKey]: `${due}#${customerId}`,
+              },
+            }),
+          ),
+        );
+    } catch (error) {
+      // Someone moved it first: earlier than ours, or for a newer version of the account.
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    }
+  }
+
+  /** Every new ledger entry: each must not exist. */
+  private entryPuts(customerId: string, points: PointsWrite, skip?: string): TransactItems {
+    return points.entries
       .filter((entry) => entry.entryId !== skip)
       .map((entry) => this.guardedPut(customerId, keys.ledger(entry.entryId), 'ledger', entry));
-    if (points.due !== points.dueBefore) {
-      items.push(
-        points.due === undefined
-          ? { Delete: { TableName: this.tableName, Key: this.key(customerId, keys.pointsDue) } }
-          : {
-              Put: {
-                TableName: this.tableName,
-                Item: {
-                  ...this.key(customerId, keys.pointsDue),
-                  type: 'points-due',
-                  customerId,
-                  dueAt: points.due,
-                  [TABLE_DESIGN.index.partitionKey]: keys.indexPointsDue(shardOf(customerId)),
-                  [TABLE_DESIGN.index.sortKey]: `${points.due}#${customerId}`,
-                },
-              },
-            },
-      );
-    }
-    return items;
   }
 
   async writePoints(
@@ -531,7 +657,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
           points.account,
         ),
       },
-      ...this.pointsItems(customerId, points, primary?.entryId),
+      ...this.entryPuts(customerId, points, primary?.entryId),
     ];
     if (options.refund) {
       const { orderId, refundMinor, pointsReversed, expectedRefundedMinor } = options.refund;
@@ -562,9 +688,11 @@ export class DynamoDbCustomerStore implements CustomerStore {
         }),
       );
     }
-    const outcome = await this.transact(items, codeAt);
-    // Without a primary entry, a failed first item is the version guard: someone else moved first.
-    return outcome === 'duplicate' && !primary ? 'conflict' : outcome;
+    return this.withDue(customerId, expectedVersion + 1, points, async () => {
+      const outcome = await this.transact(items, codeAt);
+      // Without a primary entry, a failed first item is the version guard: someone else moved first.
+      return outcome === 'duplicate' && !primary ? 'conflict' : outcome;
+    });
   }
 
   async duePointAccounts(

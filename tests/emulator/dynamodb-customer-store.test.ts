@@ -414,8 +414,8 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
         ids.map((id) => ['points.expiring', id]),
       );
       expect(await indexedStore.getTimerIndexState()).toEqual({ fingerprint: dueRulesFingerprint(edited) });
-      const entries = await indexedStore.duePointAccounts(3, '9999-12-31T23:59:59.999Z', 10);
-      expect(entries.map((e) => e.dueAt)).toEqual(Array(5).fill('2027-01-01T00:01:00.000Z'));
+      // Warned, nothing else is due: the expiry needs no visit (a read derives it), so the entries go.
+      expect(await indexedStore.duePointAccounts(3, '9999-12-31T23:59:59.999Z', 10)).toEqual([]);
     });
 
     it('pages due waits on from the last one and keeps a cursor with its failing trigger', async () => {
