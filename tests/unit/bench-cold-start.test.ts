@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { coldStartFigure, formatColdStart, median, sdkImports } from '../../local/bench-cold-start.ts';
+
+describe('the cold-start measurement', () => {
+  it('takes the middle value of an odd count and the mean of the middle two of an even one', () => {
+    expect(median([30, 10, 20])).toBe(20);
+    expect(median([40, 10, 30, 20])).toBe(25);
+  });
+
+  it('refuses a median of no values', () => {
+    expect(() => median([])).toThrow(RangeError);
+  });
+
+  it('divides the handler median by the hello-world median and prints the ratio', () => {
+    // Prepare: one slow outlier each side, which the median ignores.
+    const figure = coldStartFigure('functions/sweep.ts', [130, 900, 120, 125, 128], [100, 99, 101, 400, 100]);
+    // Assess
+    expect(figure.medianMs).toBe(128);
+    expect(figure.helloWorldMs).toBe(100);
+    expect(figure.ratio).toBeCloseTo(1.28);
+    expect(formatColdStart(figure)).toContain('import 1.3x hello-world (128 ms; hello-world 100 ms)');
+  });
+
+  it('finds the AWS SDK packages a minified bundle leaves to the runtime, once each', () => {
+    const code =
+      'import{DynamoDBClient as a}from"@aws-sdk/client-dynamodb";import{x}from "@aws-sdk/lib-dynamodb";import{b}from"@aws-sdk/client-dynamodb";import{c}from"node:fs";';
+    expect(sdkImports(code)).toEqual(['@aws-sdk/client-dynamodb', '@aws-sdk/lib-dynamodb']);
+  });
+});
