@@ -1,4 +1,3 @@
-import './polyfills.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
