@@ -27,15 +27,24 @@ export const median = (values: readonly number[]): number => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 };
 
-/** A handler's median import time against the hello-world's, as the bench prints it. */
+/**
+ * A handler's median import time against the hello-world's. The ratio is the median of the
+ * run-by-run ratios (each handler import next to its hello-world's): on a shared machine the load
+ * changes over a run, and a pair measured together sees the same load.
+ */
 export const coldStartFigure = (
   entry: string,
   handlerMs: readonly number[],
   helloWorldMs: readonly number[],
 ): ColdStartFigure => {
-  const medianMs = median(handlerMs);
-  const helloWorld = median(helloWorldMs);
-  return { entry, medianMs, helloWorldMs: helloWorld, ratio: medianMs / helloWorld };
+  if (handlerMs.length !== helloWorldMs.length)
+    throw new RangeError('one hello-world import per handler import');
+  return {
+    entry,
+    medianMs: median(handlerMs),
+    helloWorldMs: median(helloWorldMs),
+    ratio: median(handlerMs.map((ms, i) => ms / helloWorldMs[i]!)),
+  };
 };
 
 export const formatColdStart = (figure: ColdStartFigure): string =>
@@ -87,7 +96,7 @@ const importOnce = (file: string): number => {
   return Number(out);
 };
 
-export const measureColdStarts = (runs = 7): ColdStartFigure[] => {
+export const measureColdStarts = (runs = 9): ColdStartFigure[] => {
   const outdir = fromRoot('.rapport/bench-cold-start');
   rmSync(outdir, { recursive: true, force: true });
   mkdirSync(outdir, { recursive: true });
@@ -111,20 +120,17 @@ export const measureColdStarts = (runs = 7): ColdStartFigure[] => {
       ...b,
       hello: helloWorldOf(sdkImports(readFileSync(b.file, 'utf8'))),
     }));
-    const times = new Map<string, number[]>();
-    const record = (file: string) => {
-      const list = times.get(file) ?? [];
-      list.push(importOnce(file));
-      times.set(file, list);
-    };
-    // Interleaved, so load from the rest of the machine falls on handlers and hello-worlds alike.
+    const handlerMs = pairs.map((): number[] => []);
+    const helloWorldMs = pairs.map((): number[] => []);
+    // Interleaved, each handler right after its hello-world: load from the rest of the machine
+    // (which changes over a run) falls on both alike, so the ratio holds where the times do not.
     for (let run = 0; run < runs; run++) {
-      for (const pair of pairs) {
-        record(pair.hello);
-        record(pair.file);
-      }
+      pairs.forEach((pair, i) => {
+        helloWorldMs[i]!.push(importOnce(pair.hello));
+        handlerMs[i]!.push(importOnce(pair.file));
+      });
     }
-    return pairs.map((pair) => coldStartFigure(pair.entry, times.get(pair.file)!, times.get(pair.hello)!));
+    return pairs.map((pair, i) => coldStartFigure(pair.entry, handlerMs[i]!, helloWorldMs[i]!));
   } finally {
     rmSync(outdir, { recursive: true, force: true });
   }
