@@ -2,7 +2,7 @@ import { firstName, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
-import { renderEmail } from '../templates.ts';
+import { renderEmail } from '../render-email.ts';
 import { retryTransient } from './retry.ts';
 
 export interface SendEmailInput {

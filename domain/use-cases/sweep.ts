@@ -1,3 +1,4 @@
+import { SWEEPER_SOURCE } from '../events.ts';
 import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
 import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, type Weekday } from '../local-time.ts';
 import { dueRulesFingerprint } from '../loyalty/engine.ts';
@@ -11,7 +12,7 @@ import type {
   PublishedEvent,
 } from '../ports.ts';
 import type { Program } from '../program.ts';
-import { SWEEPER_SOURCE, type SweepConfig } from '../workflow/compile.ts';
+import type { SweepConfig } from '../workflow/compile.ts';
 import { settleAndPublish } from './points.ts';
 
 // The timer sweep, run every minute by a scheduled rule (and by the local runtime on its virtual

@@ -1,6 +1,6 @@
 import { ConfigError, type ConfigProblem, RETRYABLE_ERROR_NAMES } from '../errors.ts';
 import { validateEventPattern } from '../event-pattern.ts';
-import { ACCEPTED_SOURCE, LOYALTY_EVENT_TYPES, LOYALTY_SOURCE } from '../events.ts';
+import { ACCEPTED_SOURCE, LOYALTY_EVENT_TYPES, LOYALTY_SOURCE, SWEEPER_SOURCE } from '../events.ts';
 import { stableHash } from '../journeys.ts';
 import { isValidTimeZone } from '../local-time.ts';
 import { type Program, programSchema } from '../program.ts';
@@ -40,7 +40,7 @@ export const PLACEHOLDERS = {
 const ref = (name: (typeof PLACEHOLDERS)[keyof typeof PLACEHOLDERS]): string => `\${${name}}`;
 
 /** Sources of the events Rapport itself publishes. */
-export const SWEEPER_SOURCE = 'rapport.sweeper';
+export { SWEEPER_SOURCE };
 export const FLOW_SOURCE = 'rapport.flow';
 
 export interface WorkflowSources {
