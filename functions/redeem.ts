@@ -2,7 +2,7 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { InsufficientPointsError, RewardNotAllowedError } from '#domain/errors.ts';
 import { flushOutbox, redeemReward } from '#domain/use-cases/points.ts';
-import { logInvocation, parseInput } from './commons/middleware.ts';
+import { observeInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Redeem a reward (invoked by the shop's backend): debits the points and issues a unique coupon in
@@ -18,10 +18,9 @@ export const inputSchema = z.object({
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
     .use(
-      logInvocation(
-        () => runtime().logger,
-        (input) => ({ requestId: z.object({ requestId: z.string() }).safeParse(input).data?.requestId }),
-      ),
+      observeInvocation(runtime, (input) => ({
+        requestId: z.object({ requestId: z.string() }).safeParse(input).data?.requestId,
+      })),
     )
     .use(parseInput(inputSchema))
     .handler(async (input) => {

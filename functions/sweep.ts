@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { programSchema } from '#domain/program.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
-import { logInvocation, parseInput } from './commons/middleware.ts';
+import { observeInvocation, parseInput } from './commons/middleware.ts';
+import { countMetric } from './commons/observability.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
@@ -26,15 +27,10 @@ export const inputSchema = z.object({
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
-    .use(
-      logInvocation(
-        () => runtime().logger,
-        () => ({ task: 'sweep' }),
-      ),
-    )
+    .use(observeInvocation(runtime, () => ({ task: 'sweep' })))
     .use(parseInput(inputSchema))
     .handler(async (config, context) => {
-      const { logger, ...deps } = runtime();
+      const { logger, metrics, ...deps } = runtime();
       const result = await sweep(config, {
         ...deps,
         timeLeft: () => context.getRemainingTimeInMillis(),
@@ -43,6 +39,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       });
       // The stack's metric filter reads `failed` from this line.
       logger.info('swept', { task: 'sweep', ...result });
+      countMetric(metrics, 'SweepStepsFailed', result.failed);
+      countMetric(metrics, 'SweepDeadLettered', result.deadLettered);
       return result;
     });
 

@@ -11,7 +11,7 @@ import { TIMER_SHARDS } from '#domain/journeys.ts';
 import type { Clock } from '#domain/ports.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '#functions/adapters/dynamodb-journey-store.ts';
-import { createLogger } from '#functions/commons/logger.ts';
+import { createObservability } from '#functions/commons/observability.ts';
 import { createRuntime, type RuntimeDeps } from '#functions/commons/runtime.ts';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
@@ -240,7 +240,7 @@ export class LocalRapport {
         sesEndpoint: this.ses.endpoint,
         clock: this.clock,
         meter: this.options.meter,
-        logger: createLogger('info', { service: 'rapport', function: fn.logicalId }, write),
+        observability: createObservability({ write, persistentKeys: { function: fn.logicalId } }),
         starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
         publisher: {
           publish: async (events) => {
