@@ -226,6 +226,8 @@ export class LocalRapport {
   /** Binds every Task state: Lambda ARNs to their handlers, service integrations to local stand-ins. */
   private async bind(): Promise<void> {
     const write = (line: string) => this.log.write(`${line}\n`);
+    // As Lambda sets it for an on-demand function: Powertools reports cold starts only then.
+    process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
     const lambdas = new Map<string, Invoke>();
     // No Secrets Manager locally: one random key per local stack, handed over in the environment.
     const couponKey = randomBytes(32).toString('base64url');

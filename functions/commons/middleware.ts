@@ -46,7 +46,7 @@ export const rejectInvalidEvents = (observability: () => Observability): Middlew
 
 /** An error message with anything shaped like an email address taken out (provider errors quote them). */
 export const redactAddresses = (message: string): string =>
-  message.replace(/[^\s@<>()[\]"',;:]+@[^\s@<>()[\]"',;:]+/g, '[address]');
+  message.replace(/[^\s@<>()[\]"',;:]+@[\w-]+(?:\.[\w-]+)+/g, '[address]');
 
 /**
  * Powertools' Logger context (request id, cold start) on every line of the invocation, one line per
