@@ -18,10 +18,7 @@ export interface RenderedEmail {
   text: string;
 }
 
-export const renderEmail = (
-  template: { subject: string; html: string },
-  data: object,
-): RenderedEmail => {
+export const renderEmail = (template: { subject: string; html: string }, data: object): RenderedEmail => {
   const subject = plainLiquid.parseAndRenderSync(template.subject, data).replace(/\s+/g, ' ').trim();
   const html = liquid.parseAndRenderSync(template.html, data);
   return { subject, html, text: htmlToText(html) };
