@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
+import { formatColdStart, measureColdStarts } from './bench-cold-start.ts';
 import { parseCdnow } from './cdnow.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
 import { replayClock, replayPurchases } from './replay.ts';
@@ -104,5 +105,7 @@ export const runBench = async (): Promise<number> => {
   out('  Lambda bundles (esbuild, minified ESM, AWS SDK from the runtime):');
   for (const bundle of bundleSizes())
     out(`    ${bundle.name.padEnd(36)} ${(bundle.bytes / 1024).toFixed(1)} KiB`);
+  out('  Handler cold start (median import in a fresh Node process, bundle as deployed):');
+  for (const figure of measureColdStarts()) out(`    ${formatColdStart(figure)}`);
   return 0;
 };
