@@ -311,6 +311,9 @@ export const LOYALTY_SOURCE = 'rapport.loyalty';
 /** Source of events that Rapport re-publishes after recording them; flows listen to this source only. */
 export const ACCEPTED_SOURCE = 'rapport.ingest';
 
+/** Source of the triggers the sweeper publishes (inactivity, dates, schedules). */
+export const SWEEPER_SOURCE = 'rapport.sweeper';
+
 /**
  * The business fact an event states, as an idempotency key: an order is placed once whatever
  * envelope carries it, so a shop that re-sends it under a new event id starts no second journey and

@@ -9,7 +9,7 @@ import {
   resumeJourney,
   updateProfile,
 } from '#domain/use-cases/journeys.ts';
-import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';
+import { correlationOf, observeInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // The journey steps of every flow: enter, wait, resume, end, and the profile and coupon steps.
@@ -40,10 +40,7 @@ const run = (input: Input, deps: RuntimeDeps) => {
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<Input>()
     .use(
-      logInvocation(
-        () => runtime().logger,
-        (input) => ({ ...correlationOf(input), action: (input as Input).action }),
-      ),
+      observeInvocation(runtime, (input) => ({ ...correlationOf(input), action: (input as Input).action })),
     )
     .use(parseInput(inputSchema))
     .handler(async (input) => run(input, runtime()));

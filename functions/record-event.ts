@@ -6,7 +6,7 @@ import { ACCEPTED_SOURCE, factKey, parseCommerceEvent } from '#domain/events.ts'
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
-import { logInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
+import { observeInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Ingest: validates a commerce event and records it on the customer. An invalid event is answered
@@ -20,14 +20,11 @@ const inputSchema = recordEventInputSchema;
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
     .use(
-      logInvocation(
-        () => runtime().logger,
-        (input) => ({
-          eventId: z.object({ event: z.object({ id: z.string() }) }).safeParse(input).data?.event.id,
-        }),
-      ),
+      observeInvocation(runtime, (input) => ({
+        eventId: z.object({ event: z.object({ id: z.string() }) }).safeParse(input).data?.event.id,
+      })),
     )
-    .use(rejectInvalidEvents())
+    .use(rejectInvalidEvents(runtime))
     .use(parseInput(inputSchema))
     .handler(async ({ event, program }) => {
       const deps = runtime();

@@ -3,7 +3,7 @@ import * as z from 'zod';
 import { redeemInputSchema } from '#domain/contracts/tasks.ts';
 import { InsufficientPointsError, RewardNotAllowedError } from '#domain/errors.ts';
 import { flushOutbox, redeemReward } from '#domain/use-cases/points.ts';
-import { logInvocation, parseInput } from './commons/middleware.ts';
+import { observeInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Redeem a reward (invoked by the shop's backend): debits the points and issues a unique coupon in
@@ -15,10 +15,9 @@ export const inputSchema = redeemInputSchema;
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
     .use(
-      logInvocation(
-        () => runtime().logger,
-        (input) => ({ requestId: z.object({ requestId: z.string() }).safeParse(input).data?.requestId }),
-      ),
+      observeInvocation(runtime, (input) => ({
+        requestId: z.object({ requestId: z.string() }).safeParse(input).data?.requestId,
+      })),
     )
     .use(parseInput(inputSchema))
     .handler(async (input) => {

@@ -2,17 +2,31 @@ import middy from '@middy/core';
 import type * as z from 'zod';
 import { sendEmailInputSchema } from '#domain/contracts/tasks.ts';
 import { sendEmail } from '#domain/use-cases/send-email.ts';
-import { correlationOf, logInvocation, parseInput } from './commons/middleware.ts';
+import { correlationOf, observeInvocation, parseInput } from './commons/middleware.ts';
+import { countMetric } from './commons/observability.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Flow step `send_email`: renders the template for the customer and sends it at most once.
 
 export const inputSchema = sendEmailInputSchema;
 
+const EMAIL_METRICS = {
+  sent: 'EmailsSent',
+  failed: 'EmailsRefused',
+  skipped: 'EmailsSkipped',
+  duplicate: 'EmailsDuplicate',
+} as const;
+
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
-    .use(logInvocation(() => runtime().logger, correlationOf))
+    .use(observeInvocation(runtime, correlationOf))
     .use(parseInput(inputSchema))
-    .handler(async (input) => sendEmail(input, runtime()));
+    .handler(async (input) => {
+      const deps = runtime();
+      const result = await sendEmail(input, deps);
+      // `failed` is the provider refusing the address (a bounce list, a bad address): the rate to watch.
+      countMetric(deps.metrics, EMAIL_METRICS[result.status], 1);
+      return result;
+    });
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

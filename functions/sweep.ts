@@ -2,7 +2,8 @@ import middy from '@middy/core';
 import type * as z from 'zod';
 import { sweepInputSchema } from '#domain/contracts/sweep-input.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
-import { logInvocation, parseInput } from './commons/middleware.ts';
+import { observeInvocation, parseInput } from './commons/middleware.ts';
+import { countMetric } from './commons/observability.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
@@ -12,15 +13,10 @@ export const inputSchema = sweepInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()
-    .use(
-      logInvocation(
-        () => runtime().logger,
-        () => ({ task: 'sweep' }),
-      ),
-    )
+    .use(observeInvocation(runtime, () => ({ task: 'sweep' })))
     .use(parseInput(inputSchema))
     .handler(async (config, context) => {
-      const { logger, ...deps } = runtime();
+      const { logger, metrics, ...deps } = runtime();
       const result = await sweep(config, {
         ...deps,
         timeLeft: () => context.getRemainingTimeInMillis(),
@@ -29,6 +25,8 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       });
       // The stack's metric filter reads `failed` from this line.
       logger.info('swept', { task: 'sweep', ...result });
+      countMetric(metrics, 'SweepStepsFailed', result.failed);
+      countMetric(metrics, 'SweepDeadLettered', result.deadLettered);
       return result;
     });
 

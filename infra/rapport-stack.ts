@@ -103,6 +103,8 @@ export class RapportStack extends Stack {
       SES_CONFIGURATION_SET: configurationSet.configurationSetName,
       DEFAULT_TIME_ZONE: project.program.timeZone,
       EVENT_BUS_NAME: systemBus.eventBusName,
+      // Powertools Metrics: the functions' EMF metrics land beside the stack's own.
+      POWERTOOLS_METRICS_NAMESPACE: `Rapport/${this.stackName}`,
     };
     const fn = (id: string, entry: string, timeout?: Duration) =>
       new RapportFunction(this, id, { entry, environment, ...(timeout ? { timeout } : {}) });

@@ -11,6 +11,7 @@ import {
 import type { RuntimeDeps } from '#functions/commons/runtime.ts';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
+import { formatColdStart, measureColdStarts } from './bench-cold-start.ts';
 import { parseCdnow } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
@@ -184,5 +185,7 @@ export const runBench = async (): Promise<number> => {
   out('  Lambda bundles (esbuild, minified ESM, AWS SDK from the runtime):');
   for (const bundle of bundleSizes())
     out(`    ${bundle.name.padEnd(36)} ${(bundle.bytes / 1024).toFixed(1)} KiB`);
+  out('  Handler cold start (median import in a fresh Node process, bundle as deployed):');
+  for (const figure of measureColdStarts()) out(`    ${formatColdStart(figure)}`);
   return 0;
 };

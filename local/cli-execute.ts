@@ -1,4 +1,3 @@
-import './polyfills.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { compileProject } from '#domain/workflow/compile.ts';
 import { fromRoot } from '#infra/paths.ts';

@@ -5,13 +5,14 @@ import {
   LOYALTY_SOURCE,
   orderPlacedV1,
   orderRefundedV1,
+  SWEEPER_SOURCE,
 } from '../events.ts';
 
 // Every event Rapport publishes, one schema per detail type: the publishers validate with them,
 // and the compiler checks flows' `where` filters and templates' `event.*` reads against them.
 
 /** Sources of the events Rapport itself publishes. */
-export const SWEEPER_SOURCE = 'rapport.sweeper';
+export { SWEEPER_SOURCE };
 export const FLOW_SOURCE = 'rapport.flow';
 
 const text = z.string().min(1);

@@ -1,7 +1,8 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type middy from '@middy/core';
 import type { z } from 'zod';
 import { InvalidEventError } from '#domain/errors.ts';
-import type { Logger } from './logger.ts';
+import { countMetric, type Observability } from './observability.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: middleware is shared by handlers of any input type
 type Middleware = middy.MiddlewareObj<any, unknown, Error>;
@@ -26,39 +27,76 @@ export const parseInput = <S extends z.ZodType>(
   };
 };
 
-/** Turns an invalid event into a rejection the state machine routes to the dead-letter queue. */
-export const rejectInvalidEvents = (): Middleware => ({
-  onError: (request) => {
-    if (request.error instanceof InvalidEventError) {
-      request.response = { ok: false, reason: request.error.message, field: request.error.field ?? null };
-    }
-  },
-});
+/**
+ * Turns an invalid event into a rejection the state machine routes to the dead-letter queue, and
+ * counts it (`EventsRejected`): a shop sending malformed events is something an operator must see.
+ */
+export const rejectInvalidEvents = (observability: () => Observability): Middleware => {
+  if (typeof observability !== 'function')
+    throw new TypeError('rejectInvalidEvents needs an observability factory');
+  return {
+    onError: (request) => {
+      if (request.error instanceof InvalidEventError) {
+        countMetric(observability().metrics, 'EventsRejected', 1);
+        request.response = { ok: false, reason: request.error.message, field: request.error.field ?? null };
+      }
+    },
+  };
+};
 
-/** One line per invocation with correlation ids; never the event itself, never an address. */
-export const logInvocation = (
-  logger: () => Logger,
+/** An error message with anything shaped like an email address taken out (provider errors quote them). */
+export const redactAddresses = (message: string): string =>
+  message.replace(/[^\s@<>()[\]"',;:]+@[\w-]+(?:\.[\w-]+)+/g, '[address]');
+
+/**
+ * Powertools' Logger context (request id, cold start) on every line of the invocation, one line per
+ * invocation with the ids `correlate` picks from the input and its `durationMs`, and the
+ * invocation's metrics flushed as EMF. Never the event itself, never an address. The ports (and so
+ * the logger) are built on first use, so Powertools' middleware is too. The ids go on the line, not
+ * into the logger's keys: the local runtime runs invocations of one function concurrently.
+ */
+export const observeInvocation = (
+  observability: () => Observability,
   correlate: (event: unknown) => Record<string, unknown>,
 ): Middleware => {
-  if (typeof logger !== 'function' || typeof correlate !== 'function') {
-    throw new TypeError('logInvocation needs a logger factory and a correlate function');
+  if (typeof observability !== 'function' || typeof correlate !== 'function') {
+    throw new TypeError('observeInvocation needs an observability factory and a correlate function');
   }
-  let started = 0;
+  let context: ReturnType<typeof injectLambdaContext> | undefined;
+  const powertools = () => {
+    context ??= injectLambdaContext(observability().logger, { logEvent: false });
+    return context;
+  };
+  const started = new WeakMap<object, number>();
+  const durationMs = (request: object) => Math.round(performance.now() - (started.get(request) ?? 0));
+  const flush = () => {
+    const { metrics } = observability();
+    // Only when there is something: Powertools warns on every empty flush otherwise.
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
   return {
-    before: () => {
-      started = performance.now();
+    before: async (request) => {
+      started.set(request, performance.now());
+      await powertools().before?.(request);
     },
-    after: (request) => {
-      logger().info('done', { ...correlate(request.event), ms: Math.round(performance.now() - started) });
+    after: async (request) => {
+      observability().logger.info('done', { ...correlate(request.event), durationMs: durationMs(request) });
+      flush();
+      await powertools().after?.(request);
     },
-    onError: (request) => {
+    onError: async (request) => {
       const error = request.error;
-      logger().error('failed', {
+      const fields = {
         ...correlate(request.event),
         error: error?.name,
-        reason: error?.message,
-        ms: Math.round(performance.now() - started),
-      });
+        reason: redactAddresses(error?.message ?? ''),
+        durationMs: durationMs(request),
+      };
+      // A rejected input is answered (the state machine dead-letters it), not a failure of ours.
+      if (request.response !== undefined) observability().logger.warn('rejected', fields);
+      else observability().logger.error('failed', fields);
+      flush();
+      await powertools().onError?.(request);
     },
   };
 };

@@ -20,7 +20,7 @@ import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
-import { createLogger, type Logger } from './logger.ts';
+import { createObservability, type Logger, type Metrics } from './observability.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
 
@@ -69,6 +69,7 @@ export interface RuntimeDeps {
   mailer: Mailer;
   clock: Clock;
   logger: Logger;
+  metrics: Metrics;
   starter: JourneyStarter;
   publisher: EventPublisher;
   signer: Signer;
@@ -87,7 +88,8 @@ export interface RuntimeOverrides {
   sesEndpoint?: string;
   clock?: Clock;
   meter?: CapacityMeter;
-  logger?: Logger;
+  /** The Powertools Logger and Metrics (the local runtime writes them to its log file). */
+  observability?: { logger: Logger; metrics: Metrics };
   starter?: JourneyStarter;
   publisher?: EventPublisher;
 }
@@ -123,12 +125,14 @@ export const createRuntime = (
       : () => Promise.reject(new Error('COUPON_KEY_SECRET_ARN is not set for this function'));
   // Read at cold start, so the first coupon does not wait for it; a failure surfaces on first use.
   if (config.COUPON_KEY_SECRET_ARN && !localKey) key().catch(() => undefined);
+  const { logger, metrics } = overrides.observability ?? createObservability({ logLevel: config.LOG_LEVEL });
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
     signer: new HmacSigner(key),
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock: overrides.clock ?? systemClock,
-    logger: overrides.logger ?? createLogger(config.LOG_LEVEL, { service: 'rapport' }),
+    logger,
+    metrics,
     starter: overrides.starter ?? new StepFunctionsJourneyStarter(new SFNClient({}), config.FLOW_MACHINES),
     publisher:
       overrides.publisher ??

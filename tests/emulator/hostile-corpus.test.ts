@@ -9,7 +9,7 @@ import * as z from 'zod';
 import type { Clock, PublishedEvent } from '../../domain/ports.ts';
 import { type Program, programSchema } from '../../domain/program.ts';
 import { TABLE_DESIGN } from '../../domain/table-design.ts';
-import { createLogger } from '../../functions/commons/logger.ts';
+import { createObservability } from '../../functions/commons/observability.ts';
 import { createRuntime } from '../../functions/commons/runtime.ts';
 import { createHandler } from '../../functions/record-event.ts';
 import { fromRoot } from '../../infra/paths.ts';
@@ -456,7 +456,7 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
       {
         dynamoDbEndpoint: dynamo.endpoint,
         clock,
-        logger: createLogger('error', {}, () => {}),
+        observability: createObservability({ write: () => {} }),
         publisher: { publish: async (events) => void published.push(...events) },
         starter: { start: async () => {} },
       },
