@@ -584,7 +584,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     return outcome;
   }
 
-  private async writeDue(
+  protected async writeDue(
     customerId: string,
     due: string | undefined,
     version: number,
