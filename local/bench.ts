@@ -83,7 +83,8 @@ const largestItem = async (endpoint: string, tableName: string) => {
 
 export const runBench = async (): Promise<number> => {
   // Each store call runs in its phase, so the meter knows whom to charge (calls overlap in time).
-  const phase = new AsyncLocalStorage<Phase>();
+  const phase = new AsyncLocalStorage<{ phase: Phase; method: string }>();
+  const byMethod = new Map<string, { calls: number; units: number }>();
   const units = Object.fromEntries(
     PHASES.map((p) => [p, { read: 0, write: 0, calls: 0, transactItems: 0, plainWrites: 0 }]),
   ) as Record<
@@ -96,7 +97,14 @@ export const runBench = async (): Promise<number> => {
     capacity: readonly ConsumedCapacity[] | ConsumedCapacity | undefined,
     items: number,
   ) => {
-    const u = units[phase.getStore() ?? 'other'];
+    const call = phase.getStore() ?? { phase: 'other' as const, method: '?' };
+    const u = units[call.phase];
+    const key = `${call.phase} ${call.method} ${operation}`;
+    const m = byMethod.get(key) ?? { calls: 0, units: 0 };
+    byMethod.set(key, m);
+    m.calls++;
+    for (const c of capacity === undefined ? [] : Array.isArray(capacity) ? capacity : [capacity])
+      m.units += c.CapacityUnits ?? 0;
     u.calls++;
     const read = READS.has(operation);
     for (const c of capacity === undefined ? [] : Array.isArray(capacity) ? capacity : [capacity]) {
@@ -112,12 +120,18 @@ export const runBench = async (): Promise<number> => {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
-        return (...args: unknown[]) => phase.run(phaseOf(fn, property), () => value.apply(target, args));
+        return (...args: unknown[]) =>
+          phase.run({ phase: phaseOf(fn, property), method: property }, () => value.apply(target, args));
       },
     }),
   });
   const dataset = fromRoot('data/cdnow_sample.txt');
-  const purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset);
+  // RAPPORT_BENCH_CUSTOMERS=N replays every purchase of one customer in N, for a quick look while
+  // changing things; the figures to report come from the whole sample.
+  const every = Number(process.env.RAPPORT_BENCH_CUSTOMERS ?? 1);
+  const purchases = parseCdnow(readFileSync(dataset, 'utf8'), dataset).filter(
+    (p) => Number(p.customerId) % every === 0,
+  );
   const memoryBefore = process.memoryUsage().rss;
   // The per-order pipeline (ingest with the shipped loyalty program, the thank-you flow): what every
   // order costs over its life, comparable run to run.
@@ -171,6 +185,9 @@ export const runBench = async (): Promise<number> => {
     // On-demand, us-east-1: $0.625 per million write request units, $0.125 per million read units.
     const dollarsPerMillion = (billedWrite(PHASES) * 0.625 + total('read') * 0.125) / summary.orders;
     out(`  DynamoDB $ / million orders   ${dollarsPerMillion.toFixed(2)} (on-demand, us-east-1 list price)`);
+    out('  where the capacity goes (per order: calls, units as DynamoDB Local reports them):');
+    for (const [key, m] of [...byMethod].sort(([a], [b]) => a.localeCompare(b)))
+      out(`    ${key.padEnd(44)} ${perOrder(m.calls).padStart(6)} ${perOrder(m.units).padStart(7)}`);
     const largest = await largestItem(runtime.dynamo.endpoint, 'rapport-local');
     out(`  largest item after replay     ${largest.bytes} bytes (${largest.key})`);
     out(

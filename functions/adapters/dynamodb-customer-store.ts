@@ -84,42 +84,70 @@ const lotTuple = (lot: PointsAccount['lots'][number]) => [
   lot.expiresAt ? toTime36(lot.expiresAt) : null,
   lot.warned ? 1 : 0,
 ];
-const accountObject = z.object({
-  pending: z.number(),
-  available: z.number(),
-  debt: z.number(),
-  earned: z.number(),
-  redeemed: z.number(),
-  expired: z.number(),
-  reversed: z.number(),
-  forgiven: z.number(),
-  lots: z.array(lotSchema),
-  qualifying: z.record(z.string(), z.number()).transform((days) =>
-    Object.entries(days)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([id, amount]) => ({ id, amount })),
-  ),
-  tier: z
-    .object({
-      id: z.string(),
-      since: z.string(),
-      reviewAt: optionalString,
-      downgradeAt: optionalString,
-      downgradeTo: optionalString,
-    })
-    .optional(),
-  lastActivityAt: optionalString,
-  inactivityWarned: optionalString,
-  day: z.object({ date: z.string(), points: z.number() }).optional(),
-  settlements: z.number().optional(),
-  outbox: z.array(
-    z.object({
-      detailType: z.enum(['points.expiring', 'customer.tier-changed', 'points.redeemed']),
-      time: z.string(),
-      detail: z.looseObject({ customerId: z.string(), meta: z.object({ eventId: z.string() }) }),
+const count = z.number().default(0);
+const day36 = z
+  .string()
+  .regex(/^[0-9a-z]{1,5}$/)
+  .transform((d) => new Date(Number.parseInt(d, 36) * 86_400_000).toISOString().slice(0, 10));
+const toDay36 = (day: string) => (Date.parse(`${day}T00:00:00Z`) / 86_400_000).toString(36);
+/** The stored form: short keys, zero counters left out, times in base 36 (see the comment above). */
+const accountObject = z
+  .object({
+    p: count,
+    a: count,
+    d: count,
+    e: count,
+    r: count,
+    x: count,
+    v: count,
+    f: count,
+    l: z.array(lotSchema).default([]),
+    q: z.record(day36, z.number()).default({}),
+    t: z.tuple([z.string(), time36, time36.nullable(), time36.nullable(), z.string().nullable()]).optional(),
+    la: time36.optional(),
+    iw: time36.optional(),
+    dy: z.tuple([z.string(), z.number()]).optional(),
+    n: z.number().optional(),
+    o: z
+      .array(
+        z.object({
+          detailType: z.enum(['points.expiring', 'customer.tier-changed', 'points.redeemed']),
+          time: z.string(),
+          detail: z.looseObject({ customerId: z.string(), meta: z.object({ eventId: z.string() }) }),
+        }),
+      )
+      .default([]),
+  })
+  .transform(
+    (s): PointsAccount => ({
+      pending: s.p,
+      available: s.a,
+      debt: s.d,
+      earned: s.e,
+      redeemed: s.r,
+      expired: s.x,
+      reversed: s.v,
+      forgiven: s.f,
+      lots: s.l,
+      qualifying: Object.entries(s.q)
+        .sort(([x], [y]) => x.localeCompare(y))
+        .map(([id, amount]) => ({ id, amount })),
+      ...(s.t && {
+        tier: {
+          id: s.t[0],
+          since: s.t[1],
+          ...(s.t[2] ? { reviewAt: s.t[2] } : {}),
+          ...(s.t[3] ? { downgradeAt: s.t[3] } : {}),
+          ...(s.t[4] ? { downgradeTo: s.t[4] } : {}),
+        },
+      }),
+      ...(s.la ? { lastActivityAt: s.la } : {}),
+      ...(s.iw ? { inactivityWarned: s.iw } : {}),
+      ...(s.dy ? { day: { date: s.dy[0], points: s.dy[1] } } : {}),
+      ...(s.n ? { settlements: s.n } : {}),
+      outbox: s.o,
     }),
-  ),
-});
+  );
 export const accountSchema = z
   .string()
   .transform((text, ctx) => {
@@ -133,12 +161,37 @@ export const accountSchema = z
   .pipe(accountObject);
 
 /** The account as stored: the inverse of accountSchema. */
-const storedAccount = (account: PointsAccount): string =>
-  JSON.stringify({
-    ...account,
-    lots: account.lots.map(lotTuple),
-    qualifying: Object.fromEntries(account.qualifying.map((q) => [q.id, q.amount])),
+export const storedAccount = (account: PointsAccount): string => {
+  const nonZero = (n: number) => (n === 0 ? undefined : n);
+  const tier = account.tier;
+  return JSON.stringify({
+    p: nonZero(account.pending),
+    a: nonZero(account.available),
+    d: nonZero(account.debt),
+    e: nonZero(account.earned),
+    r: nonZero(account.redeemed),
+    x: nonZero(account.expired),
+    v: nonZero(account.reversed),
+    f: nonZero(account.forgiven),
+    l: account.lots.length > 0 ? account.lots.map(lotTuple) : undefined,
+    q:
+      account.qualifying.length > 0
+        ? Object.fromEntries(account.qualifying.map((q) => [toDay36(q.id), q.amount]))
+        : undefined,
+    t: tier && [
+      tier.id,
+      toTime36(tier.since),
+      tier.reviewAt ? toTime36(tier.reviewAt) : null,
+      tier.downgradeAt ? toTime36(tier.downgradeAt) : null,
+      tier.downgradeTo ?? null,
+    ],
+    la: account.lastActivityAt && toTime36(account.lastActivityAt),
+    iw: account.inactivityWarned && toTime36(account.inactivityWarned),
+    dy: account.day && [account.day.date, account.day.points],
+    n: account.settlements,
+    o: account.outbox.length > 0 ? account.outbox : undefined,
   });
+};
 
 export const profileItem = z.object({
   customerId: z.string(),
