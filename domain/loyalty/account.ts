@@ -255,6 +255,8 @@ const addToLot = (account: PointsAccount, add: Lot): Lot => {
   if (add.earnedAt < lot.earnedAt) lot.earnedAt = add.earnedAt;
   lot.maturesAt = later(lot.maturesAt, add.maturesAt);
   lot.expiresAt = later(lot.expiresAt, add.expiresAt);
+  // Points warned of keep their warning: one reminder per month's expiry, never a second.
+  if (add.warned) lot.warned = true;
   return lot;
 };
 
@@ -293,6 +295,7 @@ export const mature = (posting: Posting, lot: Lot, eventId: string, into = lot.i
     status: 'available',
     earnedAt: lot.earnedAt,
     expiresAt: lot.expiresAt,
+    warned: lot.warned,
   });
 };
 

@@ -3,13 +3,14 @@ import { fractionDigits } from '../money.ts';
 import { pointsForAmount } from '../points.ts';
 import type { Program, TierLevel } from '../program.ts';
 import {
+  accountAt,
   expireLot,
   isLive,
   type LedgerEntry,
   type LoyaltyEvent,
   mature,
   type PointsAccount,
-  type Posting,
+  Posting,
   type RuleLine,
 } from './account.ts';
 
@@ -422,6 +423,43 @@ const warnExpiring = (posting: Posting, program: Program, now: string): void => 
       },
     });
   }
+};
+
+/**
+ * A visit for expiry warnings alone, which needs no settlement: the warnings as the account stands
+ * now (derived, as any read), and the stored account with only those lots marked warned. Nothing
+ * is written down, so the write is the account alone, with no ledger entry (decision 35).
+ * Undefined when anything else is due by now (a tier review, expiry after inactivity, maturity on
+ * a points basis, events waiting): that takes a settlement.
+ */
+export const warningsOnly = (
+  account: PointsAccount,
+  customerId: string,
+  program: Program,
+  now: string,
+): { account: PointsAccount; events: LoyaltyEvent[] } | undefined => {
+  const { expiry } = program.points;
+  const tier = account.tier;
+  if ((tier?.downgradeAt && tier.downgradeAt <= now) || (tier?.reviewAt && tier.reviewAt <= now))
+    return undefined;
+  if (account.outbox.length > 0) return undefined;
+  if (
+    program.tiers?.basis === 'points' &&
+    account.lots.some((l) => l.status === 'pending' && l.maturesAt && l.maturesAt <= now)
+  )
+    return undefined;
+  if (
+    expiry.inactiveDays &&
+    account.lastActivityAt &&
+    plusDays(account.lastActivityAt, expiry.inactiveDays - (expiry.warnDaysBefore ?? 0)) <= now
+  )
+    return undefined;
+  const view = new Posting(accountAt(account, customerId, now), customerId);
+  warnExpiring(view, program, now);
+  const warned = new Set(view.account.lots.filter((l) => l.warned).map((l) => l.id));
+  const marked = structuredClone(account);
+  for (const lot of marked.lots) if (warned.has(lot.id)) lot.warned = true;
+  return { account: marked, events: view.account.outbox };
 };
 
 /**

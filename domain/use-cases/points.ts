@@ -18,7 +18,7 @@ import {
   Posting,
   redeem,
 } from '../loyalty/account.ts';
-import { countTowardsTier, lotTimes, nextDue, settle, upgradeTier } from '../loyalty/engine.ts';
+import { countTowardsTier, lotTimes, nextDue, settle, upgradeTier, warningsOnly } from '../loyalty/engine.ts';
 import type { Clock, CustomerStore, EventPublisher, PointsWrite, RewardCoupon, Signer } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { withOptimisticRetry } from './retry.ts';
@@ -140,7 +140,24 @@ const settleOnce = async (
   await withOptimisticRetry(clock, async () => {
     const profile = await store.getProfile(customerId);
     if (!profile) return { outcome: 'applied' as const };
-    const posting = openAccount(profile.customerId, profile.points, program, clock.now().toISOString());
+    const now = clock.now().toISOString();
+    // A visit for warnings alone writes nothing down: the account with its lots marked warned.
+    const light = publisher && profile.points && warningsOnly(profile.points, customerId, program, now);
+    if (light && publisher) {
+      if (light.events.length > 0) await publishEvents(publisher, light.events);
+      published = light.events.length;
+      const write: PointsWrite = {
+        account: light.account,
+        entries: [],
+        dueBefore: indexedDue ?? dueOf(profile.points, program),
+        due: dueOf(light.account, program),
+      };
+      if (write.due === write.dueBefore && published === 0) return { outcome: 'applied' as const };
+      // Counted as one account settled: what the visit wrote down is the warnings.
+      written = 1;
+      return { outcome: await store.writePoints(customerId, profile.version, write) };
+    }
+    const posting = openAccount(profile.customerId, profile.points, program, now);
     const outbox = posting.account.outbox;
     if (publisher && outbox.length > 0) {
       await publishEvents(publisher, outbox);

@@ -698,6 +698,30 @@ export class DynamoDbCustomerStore implements CustomerStore {
     points: PointsWrite,
     options: PointsWriteOptions = {},
   ): Promise<WriteOutcome> {
+    // The account alone (a warning's visit, an emptied outbox): one item, so no transaction.
+    if (points.entries.length === 0 && !options.changes && !options.refund && !options.coupon)
+      return this.withDue(customerId, expectedVersion + 1, points, async () => {
+        try {
+          await this.send('UpdateItem', () =>
+            this.doc.send(
+              new UpdateCommand({
+                ...this.profileUpdate(
+                  customerId,
+                  {},
+                  expectedVersion,
+                  points.account.lastActivityAt ?? '',
+                  points.account,
+                ),
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
+            ),
+          );
+          return 'applied';
+        } catch (error) {
+          if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'conflict';
+          throw error;
+        }
+      });
     const primary = options.primary ? points.entries.find((e) => e.entryId === options.primary) : undefined;
     const items: TransactItems = [
       ...(primary ? [this.guardedPut(customerId, keys.ledger(primary.entryId), 'ledger', primary)] : []),

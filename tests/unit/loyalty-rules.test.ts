@@ -17,7 +17,7 @@ import {
 import { type OrderForPoints, pointsForOrderPlaced, pointsToTakeBack } from '../../domain/loyalty/engine.ts';
 import type { Clock, PublishedEvent } from '../../domain/ports.ts';
 import type { Program } from '../../domain/program.ts';
-import { flushOutbox, redeemReward, settleAccount } from '../../domain/use-cases/points.ts';
+import { flushOutbox, redeemReward, settleAccount, settleAndPublish } from '../../domain/use-cases/points.ts';
 import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { InMemoryCustomerStore, testSigner } from '../support/in-memory-customer-store.ts';
@@ -524,6 +524,30 @@ describe('points over time, through the use cases', () => {
         available: 42,
         at: '2026-12-20T10:15:00.000Z',
       });
+      expect(await problems()).toEqual([]);
+    });
+
+    it('warns from the sweeper with one write of the account alone, and settles at the next write', async () => {
+      await recordEvent(placed({ orderId: 'o-1001', placedAt: current }), deps());
+      current = '2027-11-20T10:15:00.000Z';
+      const visit = await settleAndPublish('c-42', { ...deps(), publisher });
+      expect(visit).toEqual({ written: 1, published: 1 });
+      expect(captured.map((e) => [e.detailType, e.detail.points, e.detail.balance])).toEqual([
+        ['points.expiring', 42, 42],
+      ]);
+      // Nothing written down: the only entry is the order's; the lot is marked warned.
+      expect((await store.ledger('c-42')).map((e) => e.entryId)).toEqual(['earn:order:o-1001']);
+      expect(profile()?.points?.lots).toMatchObject([{ id: 'pending:2026-12-20', warned: true }]);
+      expect(store.due.has('c-42')).toBe(false);
+      // A second visit says nothing again; the maturity that was written later keeps the warning.
+      current = '2027-11-21T10:15:00.000Z';
+      expect(await settleAndPublish('c-42', { ...deps(), publisher })).toEqual({ written: 0, published: 0 });
+      await recordEvent(placed({ orderId: 'o-1002', placedAt: current }), deps());
+      expect(profile()?.points?.lots).toMatchObject([
+        { id: 'expires:2027-12', warned: true, remaining: 42 },
+        { id: 'pending:2027-12-21', remaining: 42 },
+      ]);
+      expect(captured).toHaveLength(1);
       expect(await problems()).toEqual([]);
     });
 

@@ -58,7 +58,11 @@ describe('settling due points accounts within the time budget', () => {
   it('settles every due account when there is time, and the next sweep finds nothing due', async () => {
     const { store, deps } = await setup();
     expect(await sweep(config, { ...deps, timeLeft: () => 60_000 })).toMatchObject({ settled: 3 });
-    expect(['a', 'b', 'c'].map((id) => store.profiles.get(id)?.pointsBalance)).toEqual([42, 42, 42]);
+    expect(['a', 'b', 'c'].map((id) => store.profiles.get(id)?.points?.lots[0]?.warned)).toEqual([
+      true,
+      true,
+      true,
+    ]);
     expect((await sweep(config, deps)).settled).toBe(0);
   });
 });
