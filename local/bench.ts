@@ -69,16 +69,21 @@ const READS = new Set(['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetI
 const largestItem = async (endpoint: string, tableName: string) => {
   const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   let largest = { bytes: 0, key: '' };
+  const profiles: number[] = [];
   let start: Record<string, AttributeValue> | undefined;
   do {
     const page = await client.send(new ScanCommand({ TableName: tableName, ExclusiveStartKey: start }));
     for (const item of page.Items ?? []) {
       const bytes = itemBytes(item);
+      if (item.sk?.S === 'PROFILE') profiles.push(bytes);
       if (bytes > largest.bytes) largest = { bytes, key: `${item.pk?.S} ${item.sk?.S}` };
     }
     start = page.LastEvaluatedKey;
   } while (start);
-  return largest;
+  profiles.sort((a, b) => a - b);
+  const at = (q: number) => profiles[Math.min(profiles.length - 1, Math.floor(q * profiles.length))] ?? 0;
+  const overKB = profiles.filter((b) => b > 1024).length / Math.max(1, profiles.length);
+  return { ...largest, profiles: { p50: at(0.5), p90: at(0.9), p99: at(0.99), overKB } };
 };
 
 export const runBench = async (): Promise<number> => {
@@ -190,6 +195,10 @@ export const runBench = async (): Promise<number> => {
       out(`    ${key.padEnd(44)} ${perOrder(m.calls).padStart(6)} ${perOrder(m.units).padStart(7)}`);
     const largest = await largestItem(runtime.dynamo.endpoint, 'rapport-local');
     out(`  largest item after replay     ${largest.bytes} bytes (${largest.key})`);
+    const p = largest.profiles;
+    out(
+      `  profile item sizes            p50 ${p.p50} B, p90 ${p.p90} B, p99 ${p.p99} B; ${(100 * p.overKB).toFixed(1)}% over 1 KB`,
+    );
     out(
       `  Lambda invocations per order  ${[...runtime.invocations.values()].reduce((a, b) => a + b, 0) / summary.orders}`,
     );

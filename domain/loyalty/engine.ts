@@ -373,7 +373,11 @@ const batchEntries = (posting: Posting, start: number): void => {
       ruleVersion: first.ruleVersion,
       lots: [...lots].map(([id, points]) => ({ id, points })),
       eventId: entryId,
-      at: entries.reduce((last, e) => (e.at > last ? e.at : last), first.at),
+      at:
+        entries
+          .map((e) => e.at)
+          .sort()
+          .at(-1) ?? first.at,
     });
   }
 };

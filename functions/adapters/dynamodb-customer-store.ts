@@ -65,7 +65,7 @@ const lotSchema = z
     z.number(),
   ])
   .transform(([id, points, remaining, status, earnedAt, maturesAt, expiresAt, warned]) => ({
-    id,
+    id: id.replace(/^</, 'pending:').replace(/^>/, 'expires:'),
     points,
     remaining,
     status: status === 'p' ? ('pending' as const) : ('available' as const),
@@ -75,7 +75,7 @@ const lotSchema = z
     ...(warned ? { warned: true } : {}),
   }));
 const lotTuple = (lot: PointsAccount['lots'][number]) => [
-  lot.id,
+  lot.id.replace(/^pending:/, '<').replace(/^expires:/, '>'),
   lot.points,
   lot.remaining,
   lot.status === 'pending' ? 'p' : 'a',
@@ -391,18 +391,12 @@ export class DynamoDbCustomerStore implements CustomerStore {
     customerId: string,
     changes: ProfileChanges,
     expectedVersion: number | undefined,
-    at: string,
     points?: PointsAccount,
   ) {
     const names: Record<string, string> = { '#version': 'version' };
     if (expectedVersion === undefined) names['#pk'] = TABLE_DESIGN.partitionKey;
-    const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1, ':at': at };
-    const sets = [
-      '#version = :next',
-      'updatedAt = :at',
-      'customerId = if_not_exists(customerId, :customerId)',
-      '#type = :type',
-    ];
+    const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1 };
+    const sets = ['#version = :next', 'customerId = if_not_exists(customerId, :customerId)', '#type = :type'];
     if (points) {
       // The account and the figures templates and flow conditions read, always written together.
       Object.assign(values, {
@@ -455,14 +449,14 @@ export class DynamoDbCustomerStore implements CustomerStore {
     customerId: string,
     changes: ProfileChanges,
     expectedVersion: number | undefined,
-    at: string,
+    _at: string,
   ): Promise<WriteOutcome> {
     try {
       await this.indexActivity(customerId, changes.lastOrderAt);
       await this.send('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
-            ...this.profileUpdate(customerId, changes, expectedVersion, at),
+            ...this.profileUpdate(customerId, changes, expectedVersion),
             ReturnConsumedCapacity: 'TOTAL',
           }),
         ),
@@ -565,7 +559,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     order: OrderRecord,
     changes: ProfileChanges,
     expectedVersion: number | undefined,
-    at: string,
+    _at: string,
     points?: PointsWrite,
   ) {
     await this.indexActivity(order.customerId, changes.lastOrderAt);
@@ -573,7 +567,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     return this.withDue(order.customerId, version, points, () =>
       this.transact([
         this.guardedPut(order.customerId, keys.order(order.orderId), 'order', order),
-        { Update: this.profileUpdate(order.customerId, changes, expectedVersion, at, points?.account) },
+        { Update: this.profileUpdate(order.customerId, changes, expectedVersion, points?.account) },
         ...(points ? this.entryPuts(order.customerId, points) : []),
       ]),
     );
@@ -705,13 +699,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
           await this.send('UpdateItem', () =>
             this.doc.send(
               new UpdateCommand({
-                ...this.profileUpdate(
-                  customerId,
-                  {},
-                  expectedVersion,
-                  points.account.lastActivityAt ?? '',
-                  points.account,
-                ),
+                ...this.profileUpdate(customerId, {}, expectedVersion, points.account),
                 ReturnConsumedCapacity: 'TOTAL',
               }),
             ),
@@ -726,13 +714,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     const items: TransactItems = [
       ...(primary ? [this.guardedPut(customerId, keys.ledger(primary.entryId), 'ledger', primary)] : []),
       {
-        Update: this.profileUpdate(
-          customerId,
-          options.changes ?? {},
-          expectedVersion,
-          points.entries.at(-1)?.at ?? points.account.lastActivityAt ?? '',
-          points.account,
-        ),
+        Update: this.profileUpdate(customerId, options.changes ?? {}, expectedVersion, points.account),
       },
       ...this.entryPuts(customerId, points, primary?.entryId),
     ];
