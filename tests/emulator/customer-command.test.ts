@@ -9,6 +9,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../domain/workflow/compile.ts';
+import { describeUnreadable, scanItems } from '../../functions/adapters/table-items.ts';
 import { fromRoot } from '../../infra/paths.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
 import { type CustomerReport, customerCommand, readCustomer } from '../../local/customer-report.ts';
@@ -230,6 +231,25 @@ describe('rapport customer', () => {
     expect(early.points).toMatchObject({ available: 100, pending: 105, outstanding: 205 });
     expect(late.points).toMatchObject({ available: 205, pending: 0, outstanding: 205, expiredUnsettled: 0 });
     expect(late.asOf).toBe(new Date(START + 40 * DAY).toISOString());
+  });
+
+  it('reads every item the local stack wrote as one of the declared kinds', async () => {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: target.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    );
+    const kinds = new Map<string, number>();
+    const unreadable: string[] = [];
+    for await (const page of scanItems(doc, target.tableName, { segments: 3, consistentRead: true }))
+      for (const read of page) {
+        if (read.kind === 'invalid' || read.kind === 'unknown') unreadable.push(describeUnreadable(read));
+        else kinds.set(read.kind, (kinds.get(read.kind) ?? 0) + 1);
+      }
+    doc.destroy();
+    expect(unreadable).toEqual([]);
+    expect(Object.fromEntries(kinds)).toMatchObject({ profile: 1, order: 2, ledger: 4, journey: 2, wait: 1 });
+    expect([...kinds.keys()]).toEqual(
+      expect.arrayContaining(['activity', 'date', 'flow-memory', 'points-due', 'send']),
+    );
   });
 
   it('reads every page of a partition', async () => {
