@@ -37,6 +37,7 @@ export const keys = {
   couponCodeItem: 'CODE',
   date: (field: string) => `DATE#${field}`,
   flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
+  flowCounterItem: 'COUNT',
   cursor: 'SWEEP',
   /** Under the cursor partition: which timing rules the points timer index agrees with. */
   timerIndexState: 'TIMER_INDEX',

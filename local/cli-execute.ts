@@ -43,6 +43,8 @@ const printSummary = (s: ReplaySummary) => {
   out(`  emails sent        ${s.emailsSent}`);
   for (const [flow, count] of Object.entries(s.sendsByFlow).sort()) out(`    ${flow.padEnd(17)}${count}`);
   out(`  coupons issued     ${s.coupons}`);
+  if (s.unreadable.length > 0)
+    out(`  unreadable items   ${s.unreadable.length}: ${s.unreadable.slice(0, 3).join('; ')}`);
   const journeys = Object.entries(s.journeys).sort();
   if (journeys.length > 0) {
     out('  journeys           entered  completed  exited  waiting  converted');
@@ -141,6 +143,7 @@ export const execute = async (invocation: Invocation): Promise<number> => {
           ...(values.region ? { region: values.region } : {}),
           // DynamoDB Local keeps data per access key: the local stack writes as local/local.
           ...(values.endpoint ? { credentials: LOCAL_CREDENTIALS } : {}),
+          asOf: values['as-of'],
         },
         project.program,
       );
@@ -164,7 +167,8 @@ export const execute = async (invocation: Invocation): Promise<number> => {
     case 'customer': {
       const [customerId = ''] = invocation.positionals;
       const project = compileProject(readWorkflowSources());
-      return print(await customerCommand(customerId, invocation.values, project));
+      const { 'as-of': asOf, ...values } = invocation.values;
+      return print(await customerCommand(customerId, { ...values, asOf }, project));
     }
     case 'validate':
       return print(validateCommand(invocation.positionals));

@@ -87,6 +87,19 @@ const calendarDate = (help: string): ValueOption<string> => ({
   },
 });
 
+const instant = (help: string): ValueOption<string> => ({
+  kind: 'value',
+  placeholder: 'TIME',
+  help,
+  parse: (raw) => {
+    // A date alone is its midnight UTC; anything else must say its zone, so no reading depends on the machine's.
+    const iso = /^\d{4}-\d{2}-\d{2}$/.test(raw) ? `${raw}T00:00:00Z` : raw;
+    if (!/(Z|[+-]\d{2}:\d{2})$/.test(iso) || Number.isNaN(Date.parse(iso)))
+      throw new UsageError(`must be an ISO time such as 2026-03-01T12:00:00Z, got "${raw}"`);
+    return new Date(iso).toISOString();
+  },
+});
+
 const existingFile = (help: string): ValueOption<string> => ({
   kind: 'value',
   placeholder: 'PATH',
@@ -156,6 +169,11 @@ const TABLE_OPTIONS = {
   table: text('NAME', 'the table to read'),
   region: text('R', 'the AWS region (default: your AWS configuration; us-east-1 with --endpoint)'),
 };
+const AS_OF = {
+  'as-of': instant(
+    'balances as of this time (default: now); maturity and expiry since the last settlement derived',
+  ),
+};
 
 // ---- the commands ------------------------------------------------------------------------------
 
@@ -186,14 +204,14 @@ export const COMMANDS = {
     options: { port: port('the EventBridge endpoint port (default 4010; 0 picks a free one)') },
   }),
   customer: command({
-    arguments: 'ID [--json] [--endpoint URL --table NAME] [--region R]',
+    arguments: 'ID [--json] [--endpoint URL --table NAME] [--region R] [--as-of TIME]',
     summary: "One customer's profile, consent, points, ledger, orders, sends, journeys and waits",
     details: [
       'Reads the local stack while `rapport serve` or `rapport run` is up, or the table you name.',
       'Exit 1 if there is no such customer.',
     ],
     positionals: { min: 1, max: 1, label: 'ID' },
-    options: { json: flag('print one JSON document instead of the sections'), ...TABLE_OPTIONS },
+    options: { json: flag('print one JSON document instead of the sections'), ...TABLE_OPTIONS, ...AS_OF },
     check: (values) =>
       values.endpoint !== undefined && values.table === undefined
         ? '--endpoint needs --table NAME'
@@ -255,21 +273,25 @@ export const COMMANDS = {
     options: { check: flag('write nothing; exit 1 if the files differ from the generated ones (for CI)') },
   }),
   reconcile: command({
-    arguments: '[--endpoint URL] --table NAME [--region R] [--liability]',
+    arguments: '[--endpoint URL] --table NAME [--region R] [--as-of TIME] [--liability]',
     summary: 'Check every points balance against its ledger, lots and orders over the whole table',
     details: [
       'Prints points issued, redeemed, expired, outstanding and customers per tier; exit 1 on any',
       'mismatch. Without --endpoint it reads the real table with your AWS credentials.',
     ],
     positionals: { min: 0, max: 0 },
-    options: { ...TABLE_OPTIONS, liability: flag('add outstanding points and their value by expiry month') },
+    options: {
+      ...TABLE_OPTIONS,
+      ...AS_OF,
+      liability: flag('add outstanding points and their value by expiry month'),
+    },
     check: (values) => (values.table === undefined ? 'needs --table NAME' : undefined),
   }),
   liability: command({
-    arguments: '[--endpoint URL] --table NAME [--region R]',
+    arguments: '[--endpoint URL] --table NAME [--region R] [--as-of TIME]',
     summary: 'reconcile, with outstanding points and their value by expiry month',
     positionals: { min: 0, max: 0 },
-    options: TABLE_OPTIONS,
+    options: { ...TABLE_OPTIONS, ...AS_OF },
     check: (values) => (values.table === undefined ? 'needs --table NAME' : undefined),
   }),
   bench: command({

@@ -1,22 +1,20 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { type CustomerProfile, topicPermission } from '#domain/customer.ts';
+import { type CustomerProfile, profileAsOf, topicPermission } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
 import type { Lot, PointsAccount, TierState } from '#domain/loyalty/account.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
-import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 import type { CompiledProject } from '#domain/workflow/compile.ts';
 import { allSteps } from '#domain/workflow/flow-schema.ts';
-import { ledgerItem, orderItem, profileItem, sendItem } from '#functions/adapters/dynamodb-customer-store.ts';
-import { journeyItem, waitItem } from '#functions/adapters/dynamodb-journey-store.ts';
+import { customerItems, type ItemOf, type ParsedItem } from '#functions/adapters/table-items.ts';
 import type { CommandResult } from './commands.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { readStackFile } from './stack-file.ts';
 
 // rapport customer ID: everything the table holds about one customer, read from the customer's one
-// partition (a Query, paged), every item parsed with the adapters' own schemas. Read-only; works
-// against DynamoDB Local or a real table.
+// partition (a Query, paged), every item read through the table's item kinds (table-items.ts), the
+// adapters' own schemas. Read-only; works against DynamoDB Local or a real table.
 
 export interface TopicConsent {
   id: string;
@@ -67,6 +65,11 @@ export interface CustomerReport {
   > & {
     tier?: Pick<TierState, 'id' | 'since' | 'reviewAt'> | undefined;
     lots: Omit<Lot, 'warned'>[];
+    /**
+     * The balances as of `at`, as emails and flow conditions see them: maturity and expiry since
+     * the last settlement derived (profileAsOf); the figures above are those stored.
+     */
+    asOf: { at: string; available: number; pending: number; debt: number };
   };
   ledger: {
     entryId: string;
@@ -122,7 +125,7 @@ export interface CustomerReport {
     status: string;
     listensFor?: string | undefined;
   }[];
-  /** Items of kinds the report does not show (coupons, flow memory, date index items), by type. */
+  /** Items of kinds the report does not show (coupons, flow memory, date index items), by kind. */
   otherItems: Record<string, number>;
   /** Items that did not parse as their kind: the report shows the rest. */
   unreadable: { key: string; problem: string }[];
@@ -139,11 +142,6 @@ export interface TableTarget {
 export class TableReadError extends Error {
   override readonly name = 'TableReadError';
 }
-
-const itemHead = z.object({ [TABLE_DESIGN.sortKey]: z.string(), type: z.string().optional() });
-
-const describeIssues = (error: z.ZodError): string =>
-  error.issues.map((issue) => `${issue.path.join('.') || '(item)'}: ${issue.message}`).join('; ');
 
 type Topic = { id: string; name: string; transactional: boolean };
 
@@ -214,12 +212,12 @@ const connectionFailure = (error: unknown): boolean =>
   (['ECONNREFUSED', 'ENOTFOUND', 'ECONNRESET'].some((code) => error.message.includes(code)) ||
     ('code' in error && typeof error.code === 'string' && error.code.startsWith('ECONN')));
 
-/** Every item of the customer's partition, page by page. */
+/** Every item of the customer's partition, page by page, read as its kind. */
 async function* partition(
   target: TableTarget,
   customerId: string,
   pageSize: number | undefined,
-): AsyncGenerator<Record<string, unknown>> {
+): AsyncGenerator<ParsedItem> {
   const local = target.endpoint !== undefined;
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({
@@ -233,33 +231,16 @@ async function* partition(
   );
   const where = local ? ` at ${target.endpoint}` : '';
   try {
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await client
-        .send(
-          new QueryCommand({
-            TableName: target.tableName,
-            KeyConditionExpression: '#pk = :pk',
-            ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
-            ExpressionAttributeValues: { ':pk': keys.customer(customerId) },
-            ConsistentRead: true,
-            ExclusiveStartKey: start,
-            ...(pageSize ? { Limit: pageSize } : {}),
-          }),
-        )
-        .catch((error: unknown) => {
-          if (error instanceof Error && error.name === 'ResourceNotFoundException')
-            throw new TableReadError(`no table ${target.tableName}${where}`, { cause: error });
-          if (connectionFailure(error))
-            throw new TableReadError(
-              `cannot reach DynamoDB${where} (${error instanceof Error ? error.message : String(error)}); is the stack still up?`,
-              { cause: error },
-            );
-          throw error;
-        });
-      for (const item of page.Items ?? []) yield item;
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for await (const page of customerItems(client, target.tableName, customerId, { pageSize })) yield* page;
+  } catch (error) {
+    if (error instanceof Error && error.name === 'ResourceNotFoundException')
+      throw new TableReadError(`no table ${target.tableName}${where}`, { cause: error });
+    if (connectionFailure(error))
+      throw new TableReadError(
+        `cannot reach DynamoDB${where} (${error instanceof Error ? error.message : String(error)}); is the stack still up?`,
+        { cause: error },
+      );
+    throw error;
   } finally {
     client.destroy();
   }
@@ -270,52 +251,55 @@ export const readCustomer = async (
   target: TableTarget,
   customerId: string,
   project: CompiledProject,
-  options: { pageSize?: number } = {},
+  options: { pageSize?: number; asOf?: string | undefined } = {},
 ): Promise<CustomerReport | undefined> => {
   let profile: CustomerProfile | undefined;
-  const orders: z.infer<typeof orderItem>[] = [];
-  const ledger: z.infer<typeof ledgerItem>[] = [];
-  const sends: z.infer<typeof sendItem>[] = [];
-  const journeys: z.infer<typeof journeyItem>[] = [];
+  const orders: ItemOf<'order'>[] = [];
+  const ledger: ItemOf<'ledger'>[] = [];
+  const sends: ItemOf<'send'>[] = [];
+  const journeys: ItemOf<'journey'>[] = [];
   const waits: Wait[] = [];
   const otherItems: Record<string, number> = {};
   const unreadable: CustomerReport['unreadable'] = [];
 
-  const kinds = {
-    profile: (item: unknown) => {
-      profile = profileItem.parse(item);
-    },
-    order: (item: unknown) => orders.push(orderItem.parse(item)),
-    ledger: (item: unknown) => ledger.push(ledgerItem.parse(item)),
-    send: (item: unknown) => sends.push(sendItem.parse(item)),
-    journey: (item: unknown) => journeys.push(journeyItem.parse(item)),
-    wait: (item: unknown) => waits.push(waitItem.parse(item)),
-  };
-  const isKind = (type: string): type is keyof typeof kinds => Object.hasOwn(kinds, type);
-
-  for await (const item of partition(target, customerId, options.pageSize)) {
-    const head = itemHead.safeParse(item);
-    if (!head.success) {
-      unreadable.push({ key: '(unknown)', problem: describeIssues(head.error) });
-      continue;
-    }
-    const key = head.data[TABLE_DESIGN.sortKey] ?? '';
-    const type = head.data.type ?? 'untyped';
-    if (!isKind(type)) {
-      otherItems[type] = (otherItems[type] ?? 0) + 1;
-      continue;
-    }
-    try {
-      kinds[type](item);
-    } catch (error) {
-      if (!(error instanceof z.ZodError)) throw error;
-      unreadable.push({ key, problem: describeIssues(error) });
+  for await (const read of partition(target, customerId, options.pageSize)) {
+    switch (read.kind) {
+      case 'profile':
+        profile = read.item;
+        break;
+      case 'order':
+        orders.push(read.item);
+        break;
+      case 'ledger':
+        ledger.push(read.item);
+        break;
+      case 'send':
+        sends.push(read.item);
+        break;
+      case 'journey':
+        journeys.push(read.item);
+        break;
+      case 'wait':
+        waits.push(read.item);
+        break;
+      case 'invalid':
+        unreadable.push({ key: read.key.sk, problem: read.reason });
+        break;
+      case 'unknown': {
+        const type = read.type ?? 'untyped';
+        otherItems[type] = (otherItems[type] ?? 0) + 1;
+        break;
+      }
+      default:
+        otherItems[read.kind] = (otherItems[read.kind] ?? 0) + 1;
     }
   }
   if (profile === undefined) return undefined;
 
   const currency = project.program.currency;
   const account = profile.points;
+  const asOf = new Date(options.asOf ?? Date.now());
+  const derived = profileAsOf(profile, asOf);
   // A skip records no template; the deployed flow's step names it.
   const templates = new Map(
     project.flows.flatMap(({ id, flow }) =>
@@ -378,6 +362,12 @@ export const readCustomer = async (
         maturesAt: lot.maturesAt,
         expiresAt: lot.expiresAt,
       })),
+      asOf: {
+        at: asOf.toISOString(),
+        available: derived.pointsBalance,
+        pending: derived.pointsPending ?? 0,
+        debt: derived.pointsDebt ?? 0,
+      },
     },
     ledger: ledger
       .sort((a, b) => a.at.localeCompare(b.at) || a.entryId.localeCompare(b.entryId))
@@ -520,7 +510,8 @@ export const formatCustomer = (report: CustomerReport): string[] => {
   lines.push(
     '',
     'Points',
-    `  available ${points.available}  pending ${points.pending}  debt ${points.debt}${tier}`,
+    `  available ${points.available}  pending ${points.pending}  debt ${points.debt}${tier}  (as stored)`,
+    `  available ${points.asOf.available}  pending ${points.asOf.pending}  debt ${points.asOf.debt}  as of ${when(points.asOf.at)}`,
     `  earned ${points.earned}  redeemed ${points.redeemed}  expired ${points.expired}  reversed ${points.reversed}  forgiven ${points.forgiven}`,
     ...section(
       '  Lots',
@@ -681,6 +672,8 @@ export interface CustomerCommandOptions {
   endpoint?: string | undefined;
   table?: string | undefined;
   region?: string | undefined;
+  /** ISO time the derived balances are as of (default now). */
+  asOf?: string | undefined;
 }
 
 /**
@@ -713,7 +706,10 @@ export const customerCommand = async (
       region: options.region ?? stack.region,
     };
   }
-  const report = await readCustomer(target, customerId, project, { pageSize: deps.pageSize });
+  const report = await readCustomer(target, customerId, project, {
+    pageSize: deps.pageSize,
+    asOf: options.asOf,
+  });
   if (report === undefined) {
     const where = target.endpoint ? ` at ${target.endpoint}` : '';
     return {

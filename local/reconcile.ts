@@ -1,15 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
-import { accountProblems, type LedgerEntry, type PointsAccount } from '#domain/loyalty/account.ts';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { CustomerProfile } from '#domain/customer.ts';
+import { accountAt, accountProblems, type LedgerEntry, type PointsAccount } from '#domain/loyalty/account.ts';
 import { formatMoney, toMinorUnits } from '#domain/money.ts';
 import type { Program } from '#domain/program.ts';
-import { accountSchema, ledgerItem, orderItem } from '#functions/adapters/dynamodb-customer-store.ts';
+import { keys } from '#domain/table-design.ts';
+import { type ItemKind, scanItems } from '#functions/adapters/table-items.ts';
 
 // rapport reconcile: reads the whole table and checks, for every customer, that each balance is the
 // sum of its ledger entries, that the lots hold exactly the balances, that the profile shows the
 // account's figures, and that every order's awarded and reversed points match its entries. It
 // also totals the program: points issued, redeemed, expired, outstanding, customers per tier, and
-// the liability by expiry month. Read-only; works against DynamoDB Local or a real table.
+// the liability by expiry month, as of a time (maturity and expiry since the last settlement are
+// derived, as accountAt does for every balance shown). Read-only; DynamoDB Local or a real table.
 
 export interface Mismatch {
   customerId: string;
@@ -17,6 +20,8 @@ export interface Mismatch {
 }
 
 export interface ReconcileReport {
+  /** The time outstanding points, tiers and the liability are figured at. */
+  asOf: string;
   customers: number;
   ledgerEntries: number;
   mismatches: Mismatch[];
@@ -27,7 +32,10 @@ export interface ReconcileReport {
     reversed: number;
     forgiven: number;
     redeemed: number;
+    /** Expired as of `asOf`: by settlements' entries, and since the last settlement (derived). */
     expired: number;
+    /** Of `expired`, what no settlement has written down yet. */
+    expiredUnsettled: number;
     pending: number;
     available: number;
     debt: number;
@@ -40,15 +48,23 @@ export interface ReconcileReport {
   redemptions: number;
 }
 
+/** The kinds reconcile reads: one of them that does not parse is a mismatch. */
+const POINTS_KINDS: ReadonlySet<ItemKind> = new Set(['profile', 'ledger', 'order']);
+
 export const reconcileTable = async (
   options: {
     endpoint?: string | undefined;
     region?: string;
     tableName: string;
     credentials?: { accessKeyId: string; secretAccessKey: string };
+    /** ISO time the program's figures are as of; default now. The local runtime passes its clock. */
+    asOf?: string | undefined;
   },
   program: Program,
 ): Promise<ReconcileReport> => {
+  if (options.asOf !== undefined && Number.isNaN(Date.parse(options.asOf)))
+    throw new RangeError(`asOf: not an ISO time: "${options.asOf}"`);
+  const asOf = new Date(options.asOf ?? Date.now()).toISOString();
   const client = DynamoDBDocumentClient.from(
     new DynamoDBClient({
       ...(options.endpoint ? { endpoint: options.endpoint } : {}),
@@ -56,41 +72,31 @@ export const reconcileTable = async (
       ...(options.credentials ? { credentials: options.credentials } : {}),
     }),
   );
-  const accounts = new Map<string, { account?: PointsAccount; profile: Record<string, unknown> }>();
+  const accounts = new Map<string, { account?: PointsAccount | undefined; profile: CustomerProfile }>();
+  const unreadableProfiles = new Set<string>();
   const entries = new Map<string, LedgerEntry[]>();
   const orders: { customerId: string; orderId: string; pointsAwarded: number; pointsReversed: number }[] = [];
   const mismatches: Mismatch[] = [];
+  const customerPrefix = keys.customer('');
   // Parallel scan segments: a full table read is the one cost reconcile has.
-  const segments = 8;
-  await Promise.all(
-    Array.from({ length: segments }, async (_, segment) => {
-      for await (const page of paginateScan(
-        { client },
-        { TableName: options.tableName, Segment: segment, TotalSegments: segments, ConsistentRead: true },
-      )) {
-        for (const item of page.Items ?? []) {
-          const customerId = String(item.customerId ?? '');
-          if (item.type === 'profile') {
-            const parsed = item.points === undefined ? undefined : accountSchema.safeParse(item.points);
-            if (parsed && !parsed.success)
-              mismatches.push({
-                customerId,
-                problem: `points account does not parse: ${parsed.error.message}`,
-              });
-            accounts.set(customerId, { ...(parsed?.success ? { account: parsed.data } : {}), profile: item });
-          } else if (item.type === 'ledger') {
-            const parsed = ledgerItem.safeParse(item);
-            if (!parsed.success)
-              mismatches.push({ customerId, problem: `ledger entry ${String(item.sk)} does not parse` });
-            else entries.set(customerId, [...(entries.get(customerId) ?? []), parsed.data]);
-          } else if (item.type === 'order') {
-            const parsed = orderItem.safeParse(item);
-            if (parsed.success) orders.push(parsed.data);
-          }
-        }
+  for await (const page of scanItems(client, options.tableName, { segments: 8, consistentRead: true })) {
+    for (const read of page) {
+      if (read.kind === 'profile')
+        accounts.set(read.item.customerId, { account: read.item.points, profile: read.item });
+      else if (read.kind === 'ledger') {
+        const list = entries.get(read.item.customerId) ?? [];
+        list.push(read.item);
+        entries.set(read.item.customerId, list);
+      } else if (read.kind === 'order') orders.push(read.item);
+      else if (read.kind === 'invalid' && POINTS_KINDS.has(read.of)) {
+        const customerId = read.key.pk.startsWith(customerPrefix)
+          ? read.key.pk.slice(customerPrefix.length)
+          : read.key.pk;
+        if (read.of === 'profile') unreadableProfiles.add(customerId);
+        mismatches.push({ customerId, problem: `${read.of} ${read.key.sk} does not parse: ${read.reason}` });
       }
-    }),
-  );
+    }
+  }
   client.destroy();
 
   const points = {
@@ -101,6 +107,7 @@ export const reconcileTable = async (
     forgiven: 0,
     redeemed: 0,
     expired: 0,
+    expiredUnsettled: 0,
     pending: 0,
     available: 0,
     debt: 0,
@@ -136,7 +143,7 @@ export const reconcileTable = async (
       }
       if (entry.kind === 'expire') points.expired -= entry.points;
     }
-    if (!accounts.has(customerId))
+    if (!accounts.has(customerId) && !unreadableProfiles.has(customerId))
       mismatches.push({ customerId, problem: 'ledger entries without a customer record' });
   }
   points.issued = points.orderPoints + points.bonusPoints;
@@ -147,25 +154,30 @@ export const reconcileTable = async (
       if (list.length > 0) mismatches.push({ customerId, problem: 'ledger entries but no points account' });
       continue;
     }
+    // The balance checks are on the account as stored: the last settlement wrote it with its entries.
     for (const problem of accountProblems(account, list)) mismatches.push({ customerId, problem });
     const shown = [
-      ['pointsBalance', account.available],
-      ['pointsPending', account.pending],
-      ['pointsDebt', account.debt],
-      ['lifetimePoints', account.earned],
+      ['pointsBalance', profile.pointsBalance, account.available],
+      ['pointsPending', profile.pointsPending ?? 0, account.pending],
+      ['pointsDebt', profile.pointsDebt ?? 0, account.debt],
+      ['lifetimePoints', profile.lifetimePoints, account.earned],
     ] as const;
-    for (const [field, value] of shown)
-      if (Number(profile[field] ?? 0) !== value)
+    for (const [field, stored, value] of shown)
+      if (stored !== value)
         mismatches.push({
           customerId,
-          problem: `profile ${field} is ${String(profile[field])} but the account says ${value}`,
+          problem: `profile ${field} is ${stored} but the account says ${value}`,
         });
-    points.pending += account.pending;
-    points.available += account.available;
-    points.debt += account.debt;
-    const tier = account.tier?.id ?? program.tiers?.levels[0]?.id ?? 'none';
+    // The program's figures are as of `asOf`: maturity and expiry since the last settlement are
+    // derived, as every balance shown to a customer is (decision 35).
+    const now = accountAt(account, customerId, asOf);
+    points.pending += now.pending;
+    points.available += now.available;
+    points.debt += now.debt;
+    points.expiredUnsettled += now.expired - account.expired;
+    const tier = now.tier?.id ?? program.tiers?.levels[0]?.id ?? 'none';
     tiers[tier] = (tiers[tier] ?? 0) + 1;
-    for (const lot of account.lots) {
+    for (const lot of now.lots) {
       if (lot.remaining <= 0) continue;
       const month = lot.expiresAt?.slice(0, 7) ?? 'never';
       byMonth.set(month, (byMonth.get(month) ?? 0) + lot.remaining);
@@ -186,6 +198,7 @@ export const reconcileTable = async (
         problem: `order ${order.orderId} says ${order.pointsReversed} points reversed, its entries ${reversed}`,
       });
   }
+  points.expired += points.expiredUnsettled;
   points.outstanding = points.pending + points.available - points.debt;
   const worth = (n: number) =>
     formatMoney(
@@ -196,6 +209,7 @@ export const reconcileTable = async (
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([month, n]) => ({ month, points: n, value: worth(n) }));
   return {
+    asOf,
     customers: accounts.size,
     ledgerEntries,
     mismatches,
@@ -214,8 +228,8 @@ export const formatReconcile = (report: ReconcileReport, options: { liability?: 
     `  points issued      ${p.issued} (orders ${p.orderPoints}, one-off awards ${p.bonusPoints})`,
     `  points reversed    ${p.reversed}${p.forgiven ? ` (and ${p.forgiven} forgiven)` : ''}`,
     `  points redeemed    ${p.redeemed} in ${report.redemptions} redemptions`,
-    `  points expired     ${p.expired}`,
-    `  outstanding        ${p.outstanding} (available ${p.available}, pending ${p.pending}, debt ${p.debt})`,
+    `  points expired     ${p.expired}${p.expiredUnsettled ? ` (${p.expiredUnsettled} since the last settlements)` : ''}`,
+    `  outstanding        ${p.outstanding} as of ${report.asOf} (available ${p.available}, pending ${p.pending}, debt ${p.debt})`,
     `  liability          ${report.liabilityValue}`,
     `  customers per tier ${Object.entries(report.tiers)
       .map(([tier, n]) => `${tier} ${n}`)

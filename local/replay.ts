@@ -1,9 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { toMinorUnits } from '#domain/money.ts';
 import { pointsForAmount } from '#domain/points.ts';
 import type { Program } from '#domain/program.ts';
+import { describeUnreadable, scanItems } from '#functions/adapters/table-items.ts';
 import { type Purchase, toOrderPlaced } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, readInbox } from './emulators.ts';
 import { type ReconcileReport, reconcileTable } from './reconcile.ts';
@@ -48,6 +49,8 @@ export interface TableTotals {
   sendsByFlow: Record<string, number>;
   journeys: Record<string, JourneyCounts>;
   coupons: number;
+  /** Items that are of no declared kind or do not parse as theirs (see table-items.ts). */
+  unreadable: string[];
 }
 
 export interface ReplaySummary extends TableTotals {
@@ -89,44 +92,50 @@ export const tableTotals = async (runtime: LocalRapport): Promise<TableTotals> =
     sendsByFlow: {},
     journeys: {},
     coupons: 0,
+    unreadable: [],
   };
   const flow = (id: string): JourneyCounts => (totals.journeys[id] ??= noJourneys());
-  for await (const page of paginateScan({ client }, { TableName: runtime.names.tableName })) {
-    for (const item of page.Items ?? []) {
-      switch (item.type) {
+  for await (const page of scanItems(client, runtime.names.tableName)) {
+    for (const read of page) {
+      switch (read.kind) {
         case 'profile':
           totals.customers++;
-          totals.pointsBalance += Number(item.pointsBalance ?? 0);
+          totals.pointsBalance += read.item.pointsBalance;
           break;
         case 'order':
           totals.orders++;
           break;
-        case 'ledger':
+        case 'ledger': {
+          const entry = read.item;
           totals.ledgerEntries++;
-          if (item.kind === 'earn') totals.pointsEarned += Number(item.points);
-          else if (item.kind === 'bonus') totals.pointsBonus += Number(item.points);
-          else if (item.kind === 'reverse') totals.pointsReversed -= Number(item.points);
+          if (entry.kind === 'earn') totals.pointsEarned += entry.points;
+          else if (entry.kind === 'bonus') totals.pointsBonus += entry.points;
+          else if (entry.kind === 'reverse') totals.pointsReversed -= entry.points;
           break;
+        }
         case 'send':
-          if (item.status === 'sent') {
+          if (read.item.status === 'sent') {
             totals.sends++;
-            const flowId = String(item.key).split('#')[0] ?? '?';
+            const flowId = read.item.key.split('#')[0] ?? '?';
             totals.sendsByFlow[flowId] = (totals.sendsByFlow[flowId] ?? 0) + 1;
           }
           break;
         case 'journey': {
-          const counts = flow(String(item.flowId));
+          const counts = flow(read.item.flowId);
           counts.entered++;
-          const status = item.status as 'active' | 'completed' | 'exited' | 'holdout';
-          counts[status]++;
-          if (item.convertedAt) counts.converted++;
+          counts[read.item.status]++;
+          if (read.item.convertedAt) counts.converted++;
           break;
         }
         case 'wait':
-          flow(String(item.flowId)).waiting++;
+          flow(read.item.flowId).waiting++;
           break;
         case 'coupon':
           totals.coupons++;
+          break;
+        case 'invalid':
+        case 'unknown':
+          totals.unreadable.push(describeUnreadable(read));
           break;
       }
     }
@@ -198,6 +207,7 @@ export const replayPurchases = async (
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
       tableName: runtime.names.tableName,
+      asOf: runtime.clock.now().toISOString(),
     },
     options.program,
   );

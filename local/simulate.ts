@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { compileProject } from '#domain/workflow/compile.ts';
 import { allSteps } from '#domain/workflow/flow-schema.ts';
+import { scanItems } from '#functions/adapters/table-items.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { readWorkflowSources } from '#infra/workflow-files.ts';
 import { parseCdnow } from './cdnow.ts';
@@ -96,15 +97,16 @@ export const simulateFlow = async (
         credentials: LOCAL_CREDENTIALS,
       }),
     );
-    for await (const page of paginateScan({ client }, { TableName: runtime.names.tableName })) {
-      for (const item of page.Items ?? []) {
-        if (item.type === 'send' && item.status === 'sent') {
-          const [, , stepId = ''] = String(item.key).split('#');
+    for await (const page of scanItems(client, runtime.names.tableName)) {
+      for (const read of page) {
+        if (read.kind === 'send' && read.item.status === 'sent') {
+          // flow#event#step: an event id may hold a '#', a step id does not.
+          const stepId = read.item.key.split('#').at(-1) ?? '';
           emails.set(stepId, (emails.get(stepId) ?? 0) + 1);
         }
-        if (item.type === 'ledger' && item.flowId === flowId && item.kind === 'bonus') {
-          const stepId = String(item.entryId).split(':').at(-1);
-          if (stepId) points.set(stepId, (points.get(stepId) ?? 0) + Number(item.points));
+        if (read.kind === 'ledger' && read.item.flowId === flowId && read.item.kind === 'bonus') {
+          const stepId = read.item.entryId.split(':').at(-1);
+          if (stepId) points.set(stepId, (points.get(stepId) ?? 0) + read.item.points);
         }
       }
     }

@@ -6,8 +6,6 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
-import { couponDiscountSchema } from '#domain/discounts.ts';
 import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import {
   type FlowMemory,
@@ -20,64 +18,19 @@ import {
 import type { Coupon, EnterOutcome, JourneyStore, SweepCursor } from '#domain/ports.ts';
 import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
+import {
+  cursorItem,
+  journeyCouponItem,
+  journeyItem,
+  memoryItem,
+  parseItem,
+  UnreadableItemError,
+  waitItem,
+} from './table-items.ts';
+
+export { journeyItem, waitItem } from './table-items.ts';
 
 // Journeys, waits, coupons and sweep cursors, in the same table and partitions as the customer.
-
-const listen = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() });
-export const journeyItem = z.object({
-  customerId: z.string(),
-  flowId: z.string(),
-  journeyId: z.string(),
-  revision: z.string(),
-  status: z.enum(['active', 'completed', 'exited', 'holdout']),
-  enteredAt: z.string(),
-  triggerEventId: z.string(),
-  endedAt: z.string().optional(),
-  exitOn: z.array(listen),
-  goal: listen.extend({ deadline: z.string() }).optional(),
-  convertedAt: z.string().optional(),
-  buckets: z.record(z.string(), z.number()),
-  capped: z.boolean().default(false),
-});
-export const waitItem = z.object({
-  customerId: z.string(),
-  flowId: z.string(),
-  journeyId: z.string(),
-  revision: z.string(),
-  stepId: z.string(),
-  dueAt: z.string(),
-  listen: listen.optional(),
-  targets: z.object({
-    elapsed: z.string().optional(),
-    event: z.string().optional(),
-    timeout: z.string().optional(),
-  }),
-  context: z.object({ trigger: z.unknown(), steps: z.unknown() }),
-  status: z.enum(['waiting', 'resuming']),
-  outcome: z.enum(['elapsed', 'event', 'timeout']).optional(),
-  claimedAt: z.string().optional(),
-});
-const memoryItem = z.object({
-  entries: z.number(),
-  lastEnteredAt: z.string().optional(),
-  activeJourneyId: z.string().optional(),
-});
-const cursorItem = z
-  .object({
-    value: z.string(),
-    failing: z.object({ eventId: z.string(), attempts: z.number().int() }).optional(),
-  })
-  .transform(({ value, failing }) => ({ at: value, failing }));
-const couponItem = z.object({
-  customerId: z.string(),
-  code: z.string(),
-  flowId: z.string(),
-  journeyId: z.string(),
-  stepId: z.string(),
-  discount: couponDiscountSchema,
-  issuedAt: z.string(),
-  expiresAt: z.string(),
-});
 
 const waitSortKey = (wait: Pick<Wait, 'dueAt' | 'customerId' | 'flowId' | 'journeyId'>) =>
   `${wait.dueAt}#${wait.customerId}#${wait.flowId}#${wait.journeyId}`;
@@ -134,10 +87,11 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
             {
               Update: {
                 TableName: this.tableName,
-                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: 'COUNT' },
-                UpdateExpression: 'ADD active :one',
+                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: keys.flowCounterItem },
+                UpdateExpression: 'SET #type = :type ADD active :one',
                 ConditionExpression: 'attribute_not_exists(active) OR active < :cap',
-                ExpressionAttributeValues: { ':one': 1, ':cap': cap },
+                ExpressionAttributeNames: { '#type': 'type' },
+                ExpressionAttributeValues: { ':one': 1, ':cap': cap, ':type': 'flow-counter' },
               },
             },
           ]),
@@ -189,8 +143,10 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
       },
     });
     for (const item of items) {
-      if (item.type === 'wait') waits.push(waitItem.parse(item));
-      else if (item.type === 'journey') journeys.push(journeyItem.parse(item));
+      const read = parseItem(item);
+      if (read.kind === 'wait') waits.push(read.item);
+      else if (read.kind === 'journey') journeys.push(read.item);
+      else if (read.kind === 'invalid') throw new UnreadableItemError(read);
     }
     return { journeys, waits };
   }
@@ -221,7 +177,7 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
             {
               Update: {
                 TableName: this.tableName,
-                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: 'COUNT' },
+                Key: { [PK]: keys.flowCounter(journey.flowId), [SK]: keys.flowCounterItem },
                 UpdateExpression: 'ADD active :minus',
                 ExpressionAttributeValues: { ':minus': -1 },
               },
@@ -405,7 +361,7 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     );
     if (held.Item?.customerId !== coupon.customerId || held.Item?.owner !== owner)
       throw new CouponCodeTakenError(`coupon code ${coupon.code} belongs to another coupon`);
-    return couponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
+    return journeyCouponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
   }
 
   async updateAttributes(

@@ -9,11 +9,13 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileProject } from '../../domain/workflow/compile.ts';
+import { describeUnreadable, scanItems } from '../../functions/adapters/table-items.ts';
 import { fromRoot } from '../../infra/paths.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
 import { type CustomerReport, customerCommand, readCustomer } from '../../local/customer-report.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, readInbox } from '../../local/emulators.ts';
 import { startEventsEndpoint } from '../../local/events-endpoint.ts';
+import { reconcileTable } from '../../local/reconcile.ts';
 import { LocalRapport, VirtualClock } from '../../local/runtime.ts';
 import { writeStackFile } from '../../local/stack-file.ts';
 
@@ -111,7 +113,7 @@ describe('rapport customer', () => {
   });
 
   const report = async (): Promise<CustomerReport> => {
-    const found = await readCustomer(target, 'c-1', project);
+    const found = await readCustomer(target, 'c-1', project, { asOf: now() });
     if (!found) throw new Error('c-1 not found');
     return found;
   };
@@ -162,12 +164,13 @@ describe('rapport customer', () => {
       sum('debt'),
     ]);
     expect(points).toMatchObject({ available: 100, pending: 105, debt: 0, reversed: 15 });
+    // Lots are buckets (decision 35): both orders mature on the same day and share one.
     expect(points.lots.map((l) => [l.id, l.status, l.remaining])).toEqual([
-      [null, 'available', 100],
-      ['o-1', 'pending', 80],
-      ['o-2', 'pending', 25],
+      ['expires:2027-03', 'available', 100],
+      ['pending:2026-04-01', 'pending', 105],
     ]);
-    expect(points.lots[1]?.maturesAt).toBe(new Date(START + 0.1 * DAY + 30 * DAY).toISOString());
+    // The bucket matures with its latest award, so none matures early.
+    expect(points.lots[1]?.maturesAt).toBe(new Date(START + 0.2 * DAY + 30 * DAY).toISOString());
   });
 
   it('shows the emails sent with the message ids SES took, and the welcome skipped for want of consent', async () => {
@@ -207,8 +210,50 @@ describe('rapport customer', () => {
     ]);
   });
 
+  it('shows the balances as of a time next to the stored ones: points mature on the clock, before any settlement', async () => {
+    const later = new Date(START + 40 * DAY).toISOString();
+    const { points } = (await readCustomer(target, 'c-1', project, { asOf: later })) ?? {};
+    // Stored: what the last write left (o-1 and o-2 pending); as of day 40 both have matured.
+    expect(points).toMatchObject({ available: 100, pending: 105 });
+    expect(points?.asOf).toEqual({ at: later, available: 205, pending: 0, debt: 0 });
+    expect((await report()).points.asOf).toMatchObject({ available: 100, pending: 105 });
+  });
+
+  it('figures outstanding points and the liability as of a time, and checks balances as stored', async () => {
+    const reconcileAt = (ms: number) =>
+      reconcileTable(
+        { ...target, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, asOf: new Date(ms).toISOString() },
+        project.program,
+      );
+    const [early, late] = [await reconcileAt(START + 2 * DAY), await reconcileAt(START + 40 * DAY)];
+    expect(early.mismatches).toEqual([]);
+    expect(late.mismatches).toEqual([]);
+    expect(early.points).toMatchObject({ available: 100, pending: 105, outstanding: 205 });
+    expect(late.points).toMatchObject({ available: 205, pending: 0, outstanding: 205, expiredUnsettled: 0 });
+    expect(late.asOf).toBe(new Date(START + 40 * DAY).toISOString());
+  });
+
+  it('reads every item the local stack wrote as one of the declared kinds', async () => {
+    const doc = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: target.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS }),
+    );
+    const kinds = new Map<string, number>();
+    const unreadable: string[] = [];
+    for await (const page of scanItems(doc, target.tableName, { segments: 3, consistentRead: true }))
+      for (const read of page) {
+        if (read.kind === 'invalid' || read.kind === 'unknown') unreadable.push(describeUnreadable(read));
+        else kinds.set(read.kind, (kinds.get(read.kind) ?? 0) + 1);
+      }
+    doc.destroy();
+    expect(unreadable).toEqual([]);
+    expect(Object.fromEntries(kinds)).toMatchObject({ profile: 1, order: 2, ledger: 4, journey: 2, wait: 1 });
+    expect([...kinds.keys()]).toEqual(
+      expect.arrayContaining(['activity', 'date', 'flow-memory', 'points-due', 'send']),
+    );
+  });
+
   it('reads every page of a partition', async () => {
-    const paged = await readCustomer(target, 'c-1', project, { pageSize: 2 });
+    const paged = await readCustomer(target, 'c-1', project, { pageSize: 2, asOf: now() });
     expect(paged).toEqual(await report());
   });
 
@@ -336,6 +381,8 @@ describe('rapport customer', () => {
         target.endpoint,
         '--table',
         target.tableName,
+        '--as-of',
+        now(),
       ],
       { cwd: root },
     );

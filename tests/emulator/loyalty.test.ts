@@ -165,6 +165,7 @@ describe('the loyalty program on the local stack', () => {
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
         tableName: runtime.names.tableName,
+        asOf: runtime.clock.now().toISOString(),
       },
       program,
     );

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyAccount, type PointsAccount } from '../../domain/loyalty/account.ts';
-import { accountSchema, storedAccount } from '../../functions/adapters/dynamodb-customer-store.ts';
+import { accountSchema, storedAccount } from '../../functions/adapters/table-items.ts';
 
 // The points account is stored as one compact string (decision 35): whatever goes in comes back.
 
