@@ -39,6 +39,7 @@ import {
   rewardCouponItem,
   sendItem,
   storedAccount,
+  storedTimes,
   timerIndexItem,
 } from './table-items.ts';
 
@@ -163,22 +164,26 @@ export class DynamoDbCustomerStore implements CustomerStore {
     if (expectedVersion === undefined) names['#pk'] = TABLE_DESIGN.partitionKey;
     const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1 };
     const sets = ['#version = :next', 'customerId = if_not_exists(customerId, :customerId)', '#type = :type'];
+    const removes: string[] = [];
     if (points) {
       // The account and the figures templates and flow conditions read, always written together.
       Object.assign(values, {
         ':points': storedAccount(points),
         ':available': points.available,
-        ':pending': points.pending,
-        ':debt': points.debt,
         ':earned': points.earned,
       });
-      sets.push(
-        'points = :points',
-        'pointsBalance = :available',
-        'pointsPending = :pending',
-        'pointsDebt = :debt',
-        'lifetimePoints = :earned',
-      );
+      sets.push('points = :points', 'pointsBalance = :available', 'lifetimePoints = :earned');
+      // Pending points and debt are shown only while there are some (bytes: see storedAccount).
+      for (const [field, value] of [
+        ['pointsPending', points.pending],
+        ['pointsDebt', points.debt],
+      ] as const) {
+        if (value === 0) removes.push(field);
+        else {
+          values[`:${field}`] = value;
+          sets.push(`${field} = :${field}`);
+        }
+      }
       if (points.tier) {
         values[':tier'] = points.tier.id;
         sets.push('tier = :tier');
@@ -196,14 +201,14 @@ export class DynamoDbCustomerStore implements CustomerStore {
     Object.entries(changes).forEach(([field, value], i) => {
       if (value === undefined) return;
       names[`#f${i}`] = field;
-      values[`:f${i}`] = value;
+      values[`:f${i}`] = field === 'asOf' && typeof value === 'object' ? storedTimes(value) : value;
       sets.push(`#f${i} = :f${i}`);
     });
     if (expectedVersion !== undefined) values[':expected'] = expectedVersion;
     return {
       TableName: this.tableName,
       Key: this.key(customerId, keys.profile),
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ConditionExpression:
         expectedVersion === undefined ? 'attribute_not_exists(#pk)' : '#version = :expected',
       ExpressionAttributeNames: names,
