@@ -2,11 +2,12 @@ import middy from '@middy/core';
 import * as z from 'zod';
 import { programSchema } from '#domain/program.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
+import { conditionSchema } from '#domain/workflow/flow-schema.ts';
 import { logInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
-// resume due waits, and emit inactivity, date and schedule triggers.
+// resume due waits, emit inactivity and date triggers, and start a Broadcast per due schedule.
 
 export const inputSchema = z.object({
   timeZone: z.string(),
@@ -19,6 +20,7 @@ export const inputSchema = z.object({
       at: z.string(),
       weekday: z.string().optional(),
       dayOfMonth: z.number().optional(),
+      when: z.array(conditionSchema).optional(),
     }),
   ),
   program: programSchema.optional(),

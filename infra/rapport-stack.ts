@@ -27,6 +27,7 @@ import type { Construct } from 'constructs';
 import { senderAddress, senderDomain } from '#domain/program.ts';
 import { TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
+import { addBroadcast } from './broadcast.ts';
 import { RapportFunction } from './rapport-function.ts';
 
 /** Metadata through which the local runtime finds each flow's state machine and revision. */
@@ -290,6 +291,8 @@ export class RapportStack extends Stack {
       });
     }
     systemBus.grantPutEventsTo(sweeper);
+    // Scheduled flows are broadcast by their own machine; the sweeper only starts it.
+    if (project.sweep.schedules.length > 0) addBroadcast(this, { table, systemBus, sweeper, environment });
 
     // The timer wheel: every minute, resume due waits and emit inactivity, date and schedule triggers.
     new Rule(this, 'SweepSchedule', {

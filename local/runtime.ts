@@ -243,6 +243,7 @@ export class LocalRapport {
         meter: this.options.meter,
         logger: createLogger('info', { service: 'rapport', function: fn.logicalId }, write),
         starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
+        broadcaster: { start: async (name, broadcast) => this.startBroadcast(name, broadcast) },
         publisher: {
           publish: async (events) => {
             const results = this.publishAsSystem(
@@ -423,6 +424,19 @@ export class LocalRapport {
     const arn = this.revisions.get(`${flowId}@${revision}`);
     if (!arn) throw new NotFoundError(`flow ${flowId} revision ${revision} is not deployed locally`);
     this.startExecution(arn, input);
+  }
+
+  /** Broadcast execution names used so far: Step Functions refuses a Standard execution's name for 90 days. */
+  readonly broadcasts = new Map<string, unknown>();
+
+  /** StartExecution on the Broadcast machine under a name, refused (`already started`) when the name was used. */
+  startBroadcast(name: string, input: unknown): 'started' | 'already started' {
+    const machine = this.stack.machines.find((m) => m.logicalId.startsWith('BroadcastMachine'));
+    if (!machine) throw new NotFoundError('no Broadcast machine is deployed: no flow has a schedule trigger');
+    if (this.broadcasts.has(name)) return 'already started';
+    this.broadcasts.set(name, input);
+    this.startExecution(machine.arn, input, name);
+    return 'started';
   }
 
   /** Invokes a deployed function directly (lambda:InvokeFunction), by the start of its logical id: `Redeem`. */
@@ -612,10 +626,10 @@ export class LocalRapport {
   }
 
   /** Queues an execution; at most `concurrency` run at once. */
-  startExecution(machineArn: string, input: unknown): void {
+  startExecution(machineArn: string, input: unknown, name?: string): void {
     const bound = this.machines.get(machineArn);
     if (!bound) throw new Error(`no local state machine ${machineArn}`);
-    this.queue.push(() => this.execute(bound.machine, bound.runner, bound.tasks, input));
+    this.queue.push(() => this.execute(bound.machine, bound.runner, bound.tasks, input, name));
     this.pump();
   }
 
@@ -650,9 +664,10 @@ export class LocalRapport {
     runner: StateMachine,
     tasks: Record<string, Invoke>,
     input: unknown,
+    named?: string,
   ): Promise<void> {
-    const name = randomUUID();
-    const executionArn = `${machine.arn.replace(':stateMachine:', ':express:')}:${name}`;
+    const name = named ?? randomUUID();
+    const executionArn = `${machine.arn.replace(':stateMachine:', named ? ':execution:' : ':express:')}:${name}`;
     const tooLarge = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null)) > STATE_LIMIT_BYTES;
     if (tooLarge(input)) {
       // StartExecution refuses it: nothing runs.

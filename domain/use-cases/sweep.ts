@@ -1,3 +1,5 @@
+import { type BroadcastStarter, broadcastName } from '../broadcast.ts';
+import { NotFoundError } from '../errors.ts';
 import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
 import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, type Weekday } from '../local-time.ts';
 import { dueRulesFingerprint } from '../loyalty/engine.ts';
@@ -28,7 +30,6 @@ export type SweepStore = CustomerStore &
     | 'deleteWait'
     | 'lastOrderedBetween'
     | 'customersWithDate'
-    | 'customerIds'
     | 'getCursor'
     | 'setCursor'
   >;
@@ -38,6 +39,8 @@ export interface SweepDeps {
   clock: Clock;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  /** Starts the Broadcast machine for a due occurrence of a scheduled flow. */
+  broadcaster?: BroadcastStarter | undefined;
   /** Milliseconds left before the invocation times out; settling stops in time and says `more`. */
   timeLeft?: (() => number) | undefined;
   /** Hears of every failure the sweep stepped over; the handler logs each as one line. */
@@ -66,6 +69,7 @@ export interface SweepResult {
   resumed: number;
   inactive: number;
   dates: number;
+  /** Broadcasts started: one per scheduled flow and due occurrence. */
   scheduled: number;
   /** Failures stepped over (each reported): the deployed stack alarms when this is above zero. */
   failed: number;
@@ -456,30 +460,38 @@ export const occurrences = (
   return found;
 };
 
-/** A scheduled flow: every customer gets the trigger, and the flow's entry rules pick the segment. */
-const emitScheduled = (run: Run, schedule: SweepConfig['schedules'][number], timeZone: string) =>
-  publishInOrder(run, `schedule#${schedule.flowId}`, async function* (from, to) {
-    for (const occurrence of occurrences(schedule, timeZone, from, to)) {
-      for await (const page of run.deps.store.customerIds()) {
-        for (const customerId of page) {
-          const eventId = `schedule:${schedule.flowId}:${occurrence.toISOString()}:${customerId}`;
-          yield {
-            at: occurrence.getTime(),
-            customerId,
-            eventId,
-            event: {
-              source: SWEEPER_SOURCE,
-              detailType: 'customer.scheduled',
-              time: occurrence.toISOString(),
-              detail: {
-                customerId,
-                flowId: schedule.flowId,
-                occurredAt: occurrence.toISOString(),
-                meta: { eventId },
-              },
-            },
-          };
-        }
-      }
+/**
+ * A scheduled flow: each due occurrence starts one Broadcast execution, named for the flow and the
+ * occurrence, which scans the customers in parallel segments (use-cases/broadcast.ts). The sweep
+ * itself reads no profile. A start that fails stops the cursor before its occurrence, so the next
+ * sweep asks again; one that finds its name taken was started before, and counts as done.
+ */
+const emitScheduled = async (run: Run, schedule: SweepConfig['schedules'][number], timeZone: string) => {
+  const { store, broadcaster } = run.deps;
+  const name = `schedule#${schedule.flowId}`;
+  const cursor = await store.getCursor(name);
+  const to = run.now;
+  if (!cursor) {
+    await store.setCursor(name, { at: to.toISOString() });
+    return 0;
+  }
+  let started = 0;
+  for (const occurrence of occurrences(schedule, timeZone, new Date(cursor.at), to)) {
+    try {
+      if (!broadcaster) throw new NotFoundError('no Broadcast state machine is configured for the sweeper');
+      const broadcast = {
+        flowId: schedule.flowId,
+        occurrence: occurrence.toISOString(),
+        ...(schedule.when ? { when: schedule.when } : {}),
+      };
+      if ((await broadcaster.start(broadcastName(schedule.flowId, occurrence), broadcast)) === 'started')
+        started++;
+    } catch (error) {
+      await store.setCursor(name, { at: new Date(occurrence.getTime() - 1).toISOString() });
+      run.fail(name, error);
+      return started;
     }
-  });
+  }
+  await store.setCursor(name, { at: to.toISOString() });
+  return started;
+};

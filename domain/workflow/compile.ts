@@ -70,6 +70,8 @@ export interface SweepConfig {
     at: string;
     weekday?: string;
     dayOfMonth?: number;
+    /** The flow's entry conditions: the broadcast sends triggers only to customers who meet them. */
+    when?: Condition[];
   }[];
   /** The program, when points mature, expire, move tiers or are redeemed: accounts then come due. */
   program?: Program | undefined;
@@ -293,6 +295,7 @@ export const sweepConfig = (flows: readonly Flow[], program: Program): SweepConf
         at: t.schedule.at,
         ...(t.schedule.weekday ? { weekday: t.schedule.weekday } : {}),
         ...(t.schedule.day_of_month ? { dayOfMonth: t.schedule.day_of_month } : {}),
+        ...(flow.entry.when ? { when: flow.entry.when } : {}),
       });
     }
   }

@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
+import type { BroadcastStarter, ProfileScanner } from '#domain/broadcast.ts';
 import type {
   Clock,
   CustomerStore,
@@ -16,9 +17,11 @@ import type {
 import { type Program, programSchema } from '#domain/program.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
+import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
+import { StepFunctionsBroadcastStarter } from '../adapters/sfn-broadcast-starter.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
 import { createLogger, type Logger } from './logger.ts';
 
@@ -62,6 +65,8 @@ export const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** The Broadcast state machine the sweeper starts for a due occurrence of a scheduled flow. */
+  BROADCAST_MACHINE_ARN: z.string().min(1).optional(),
 });
 
 export interface RuntimeDeps {
@@ -71,6 +76,10 @@ export interface RuntimeDeps {
   logger: Logger;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  /** Reads the table in Scan segments (the Broadcast function). */
+  scanner: ProfileScanner;
+  /** Undefined where no Broadcast machine is configured (every function but the sweeper). */
+  broadcaster?: BroadcastStarter | undefined;
   signer: Signer;
   defaultTimeZone: string;
   program?: Program | undefined;
@@ -90,6 +99,7 @@ export interface RuntimeOverrides {
   logger?: Logger;
   starter?: JourneyStarter;
   publisher?: EventPublisher;
+  broadcaster?: BroadcastStarter;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -125,6 +135,12 @@ export const createRuntime = (
   if (config.COUPON_KEY_SECRET_ARN && !localKey) key().catch(() => undefined);
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    scanner: new DynamoDbProfileScanner(dynamo, config.TABLE_NAME, overrides.meter),
+    broadcaster:
+      overrides.broadcaster ??
+      (config.BROADCAST_MACHINE_ARN
+        ? new StepFunctionsBroadcastStarter(new SFNClient({}), config.BROADCAST_MACHINE_ARN)
+        : undefined),
     signer: new HmacSigner(key),
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock: overrides.clock ?? systemClock,
