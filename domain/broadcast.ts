@@ -43,6 +43,8 @@ export const segmentPageSchema = z.object({
   broadcast: broadcastSchema,
   segment: z.number().int().nonnegative(),
   totalSegments: z.number().int().positive(),
+  /** Scan pages this call takes at most (the machine's shape). */
+  pagesPerCall: z.number().int().positive(),
   cursor: segmentCursorSchema,
 });
 export type SegmentPage = z.infer<typeof segmentPageSchema>;

@@ -5,7 +5,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
-import { BROADCAST_LIMITS } from '#domain/use-cases/broadcast.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { WEEKLY_OFFER, workflowsWithBroadcast } from './broadcast-workflows.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
@@ -140,7 +139,7 @@ export const runBroadcastBench = async (argv: string[]): Promise<number> => {
         States: z.object({
           ScanSegments: z.object({
             MaxConcurrency: z.number(),
-            ItemSelector: z.object({ totalSegments: z.number() }),
+            ItemSelector: z.object({ totalSegments: z.number(), pagesPerCall: z.number() }),
           }),
         }),
       })
@@ -178,7 +177,7 @@ export const runBroadcastBench = async (argv: string[]): Promise<number> => {
       `  customers seeded              ${options.customers} (${items} items, BatchWriteItem, ${seedSeconds.toFixed(1)} s)`,
     );
     out(`  segments / max concurrency    ${map.ItemSelector.totalSegments} / ${map.MaxConcurrency}`);
-    out(`  pages per ScanPage call       ${BROADCAST_LIMITS.pagesPerInvocation} (Scan Limit 1000 items)`);
+    out(`  pages per ScanPage call       ${map.ItemSelector.pagesPerCall} at most (Scan Limit 1000 items)`);
     out(`  items scanned                 ${sum((s) => s.scanned)}`);
     out(
       `  customers triggered           ${sum((s) => s.matched)} (${triggers.events} triggers in ${triggers.calls} PutEvents)`,

@@ -21,8 +21,6 @@ export interface BroadcastDeps {
 }
 
 export interface BroadcastLimits {
-  /** Scan pages per invocation: what a retry may repeat, and the execution's history per page. */
-  pagesPerInvocation: number;
   /** PutEvents calls (10 triggers each) in flight at once. */
   publishConcurrency: number;
   /** Stop taking pages with this much time left. */
@@ -30,7 +28,6 @@ export interface BroadcastLimits {
 }
 
 export const BROADCAST_LIMITS: BroadcastLimits = {
-  pagesPerInvocation: 8,
   publishConcurrency: 8,
   safetyMs: 30_000,
 };
@@ -52,14 +49,14 @@ const publishAll = async (publisher: EventPublisher, events: PublishedEvent[], c
 };
 
 export const scanSegmentPages = async (
-  { broadcast, segment, totalSegments, cursor }: SegmentPage,
+  { broadcast, segment, totalSegments, pagesPerCall, cursor }: SegmentPage,
   deps: BroadcastDeps,
   limits: BroadcastLimits = BROADCAST_LIMITS,
 ): Promise<SegmentCursor> => {
   // A retry of a finished segment's last call (its answer lost) changes nothing.
   if (cursor.done) return cursor;
   const next: SegmentCursor = { ...cursor, invocations: cursor.invocations + 1 };
-  for (let page = 0; page < limits.pagesPerInvocation; page++) {
+  for (let page = 0; page < pagesPerCall; page++) {
     if (page > 0 && deps.timeLeft !== undefined && deps.timeLeft() < limits.safetyMs) break;
     const found = await deps.scanner.scanSegment(segment, totalSegments, next.after ?? undefined);
     const admitted = found.profiles.filter((profile) => admits(broadcast, profile));

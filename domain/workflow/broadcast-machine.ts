@@ -20,10 +20,12 @@ export interface BroadcastShape {
   totalSegments: number;
   /** Segments scanned at once. An inline Map runs at most 40 iterations in parallel. */
   maxConcurrency: number;
+  /** Scan pages per ScanPage call: what a retry may repeat, against 7 history events per call. */
+  pagesPerCall: number;
 }
 
 /** The shipped shape: see docs/scale.md for what serves 10 million customers. */
-export const BROADCAST_SHAPE: BroadcastShape = { totalSegments: 16, maxConcurrency: 8 };
+export const BROADCAST_SHAPE: BroadcastShape = { totalSegments: 16, maxConcurrency: 8, pagesPerCall: 8 };
 
 /**
  * Every error of a ScanPage call is retried from the same cursor: a crash, a timeout, a throttled
@@ -40,11 +42,17 @@ const RETRY: Json = [
   },
 ];
 
-export const broadcastDefinition = ({ totalSegments, maxConcurrency }: BroadcastShape = BROADCAST_SHAPE) => {
+export const broadcastDefinition = ({
+  totalSegments,
+  maxConcurrency,
+  pagesPerCall,
+}: BroadcastShape = BROADCAST_SHAPE) => {
   if (!Number.isInteger(totalSegments) || totalSegments < 1 || totalSegments > 1_000_000)
     throw new RangeError(`totalSegments: expected an integer from 1 to 1000000, received ${totalSegments}`);
   if (!Number.isInteger(maxConcurrency) || maxConcurrency < 1 || maxConcurrency > 40)
     throw new RangeError(`maxConcurrency: expected an integer from 1 to 40, received ${maxConcurrency}`);
+  if (!Number.isInteger(pagesPerCall) || pagesPerCall < 1 || pagesPerCall > 1000)
+    throw new RangeError(`pagesPerCall: expected an integer from 1 to 1000, received ${pagesPerCall}`);
   return {
     Comment: `Rapport broadcast: one occurrence of a scheduled flow, ${totalSegments} Scan segments, ${maxConcurrency} at once`,
     StartAt: 'Segments',
@@ -66,6 +74,7 @@ export const broadcastDefinition = ({ totalSegments, maxConcurrency }: Broadcast
           'broadcast.$': '$.broadcast',
           'segment.$': '$$.Map.Item.Value',
           totalSegments,
+          pagesPerCall,
           cursor: FIRST_CURSOR as unknown as Json,
         },
         ItemProcessor: {
@@ -79,6 +88,7 @@ export const broadcastDefinition = ({ totalSegments, maxConcurrency }: Broadcast
                 'broadcast.$': '$.broadcast',
                 'segment.$': '$.segment',
                 'totalSegments.$': '$.totalSegments',
+                'pagesPerCall.$': '$.pagesPerCall',
                 'cursor.$': '$.cursor',
               },
               ResultPath: '$.cursor',

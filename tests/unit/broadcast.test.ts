@@ -10,7 +10,7 @@ import {
 } from '../../domain/broadcast.ts';
 import { type CustomerProfile, newProfile } from '../../domain/customer.ts';
 import type { PublishedEvent } from '../../domain/ports.ts';
-import { BROADCAST_LIMITS, scanSegmentPages } from '../../domain/use-cases/broadcast.ts';
+import { scanSegmentPages } from '../../domain/use-cases/broadcast.ts';
 import { sweep } from '../../domain/use-cases/sweep.ts';
 import { broadcastDefinition } from '../../domain/workflow/broadcast-machine.ts';
 import { conditionRule, type SweepConfig } from '../../domain/workflow/compile.ts';
@@ -38,7 +38,7 @@ const eventIds = (events: PublishedEvent[]) =>
 const runMachine = async (
   scanner: InMemoryProfileScanner,
   publish: (events: readonly PublishedEvent[]) => Promise<void>,
-  shape = { totalSegments: 16, maxConcurrency: 8 },
+  shape = { totalSegments: 16, maxConcurrency: 8, pagesPerCall: 8 },
 ) => {
   const definition = JSON.stringify(broadcastDefinition(shape)).replace(
     '${BroadcastFunctionArn}',
@@ -133,8 +133,12 @@ describe('the Broadcast machine', () => {
   });
 
   it('refuses more parallel segments than an inline Map runs', () => {
-    expect(() => broadcastDefinition({ totalSegments: 64, maxConcurrency: 41 })).toThrow(/maxConcurrency/);
-    expect(() => broadcastDefinition({ totalSegments: 0, maxConcurrency: 8 })).toThrow(/totalSegments/);
+    expect(() => broadcastDefinition({ totalSegments: 64, maxConcurrency: 41, pagesPerCall: 8 })).toThrow(
+      /maxConcurrency/,
+    );
+    expect(() => broadcastDefinition({ totalSegments: 0, maxConcurrency: 8, pagesPerCall: 8 })).toThrow(
+      /totalSegments/,
+    );
   });
 
   it('triggers every admitted customer once and no one else, segment by segment and page by page', async () => {
@@ -180,7 +184,7 @@ describe('the Broadcast machine', () => {
     const pages = output.segments.reduce((n, s) => n + s.pages, 0);
     const redone = scanner.calls.length - pages;
     expect(redone).toBeGreaterThan(0);
-    expect(redone).toBeLessThanOrEqual(BROADCAST_LIMITS.pagesPerInvocation);
+    expect(redone).toBeLessThanOrEqual(8);
     // Triggers sent twice are those pages' customers only, under the same event ids.
     expect(ids.length - admitted).toBeLessThanOrEqual(redone * 5);
   });
