@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ConsumedCapacity } from '@aws-sdk/client-dynamodb';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
+import { benchSweepShards } from './bench-shards.ts';
 import { parseCdnow } from './cdnow.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
 import { replayClock, replayPurchases } from './replay.ts';
@@ -101,6 +102,7 @@ export const runBench = async (): Promise<number> => {
     server.close();
     await runtime.stop();
   }
+  await benchSweepShards(out);
   out('  Lambda bundles (esbuild, minified ESM, AWS SDK from the runtime):');
   for (const bundle of bundleSizes())
     out(`    ${bundle.name.padEnd(36)} ${(bundle.bytes / 1024).toFixed(1)} KiB`);

@@ -244,6 +244,7 @@ export class LocalRapport {
         logger: createLogger('info', { service: 'rapport', function: fn.logicalId }, write),
         starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
         broadcaster: { start: async (name, broadcast) => this.startBroadcast(name, broadcast) },
+        fanOut: { start: async (work) => this.startExecution(this.machineArn('SweepShards'), work) },
         publisher: {
           publish: async (events) => {
             const results = this.publishAsSystem(
@@ -426,16 +427,21 @@ export class LocalRapport {
     this.startExecution(arn, input);
   }
 
+  private machineArn(logicalIdStart: string): string {
+    const machine = this.stack.machines.find((m) => m.logicalId.startsWith(logicalIdStart));
+    if (!machine) throw new NotFoundError(`no ${logicalIdStart} state machine is deployed`);
+    return machine.arn;
+  }
+
   /** Broadcast execution names used so far: Step Functions refuses a Standard execution's name for 90 days. */
   readonly broadcasts = new Map<string, unknown>();
 
   /** StartExecution on the Broadcast machine under a name, refused (`already started`) when the name was used. */
   startBroadcast(name: string, input: unknown): 'started' | 'already started' {
-    const machine = this.stack.machines.find((m) => m.logicalId.startsWith('BroadcastMachine'));
-    if (!machine) throw new NotFoundError('no Broadcast machine is deployed: no flow has a schedule trigger');
+    const arn = this.machineArn('BroadcastMachine');
     if (this.broadcasts.has(name)) return 'already started';
     this.broadcasts.set(name, input);
-    this.startExecution(machine.arn, input, name);
+    this.startExecution(arn, input, name);
     return 'started';
   }
 

@@ -34,6 +34,14 @@ export type SweepStore = CustomerStore &
     | 'setCursor'
   >;
 
+/** A sweep of some timer shards only: a worker the scheduled sweep handed a backlogged shard to. */
+export type SweepRequest = SweepConfig & { shards?: number[] | undefined };
+
+/** Hands shards to workers, one each, that settle and resume them within their own time budget. */
+export interface SweepFanOut {
+  start(work: { config: SweepConfig; shards: number[][] }): Promise<void>;
+}
+
 export interface SweepDeps {
   store: SweepStore;
   clock: Clock;
@@ -41,6 +49,8 @@ export interface SweepDeps {
   publisher: EventPublisher;
   /** Starts the Broadcast machine for a due occurrence of a scheduled flow. */
   broadcaster?: BroadcastStarter | undefined;
+  /** Where backlogged shards go; without it the sweep settles every shard itself. */
+  fanOut?: SweepFanOut | undefined;
   /** Milliseconds left before the invocation times out; settling stops in time and says `more`. */
   timeLeft?: (() => number) | undefined;
   /** Hears of every failure the sweep stepped over; the handler logs each as one line. */
@@ -71,6 +81,8 @@ export interface SweepResult {
   dates: number;
   /** Broadcasts started: one per scheduled flow and due occurrence. */
   scheduled: number;
+  /** Shards handed to workers of their own (a backlog). */
+  fannedOut?: number;
   /** Failures stepped over (each reported): the deployed stack alarms when this is above zero. */
   failed: number;
   /** Triggers given up on after MAX_ATTEMPTS sweeps, each reported with its event id for a replay. */
@@ -99,7 +111,7 @@ const errorName = (error: unknown) => (error instanceof Error ? error.name : typ
  * the others: a failure is counted, reported and stepped over, never thrown (a throw would stop
  * every later step for everyone, every minute).
  */
-export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): Promise<SweepResult> => {
+export const sweep = async (config: SweepRequest, deps: SweepDeps, page = PAGE): Promise<SweepResult> => {
   const result: SweepResult = {
     settled: 0,
     published: 0,
@@ -130,11 +142,20 @@ export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): 
     }
   };
   const { program } = config;
-  if (program) {
-    await step('settle', () => settleDueAccounts(run, program, page));
-    await step('recheck', () => recheckTimerIndex(run, program, page));
+  const worker = config.shards !== undefined;
+  let shards: readonly number[] = config.shards ?? ALL_SHARDS;
+  if (!worker && deps.fanOut) {
+    await step('fan-out', async () => {
+      shards = await fanOutBacklog(run, config, deps.fanOut as SweepFanOut, page);
+    });
   }
-  await step('resume', () => resumeDueWaits(run, page));
+  if (program) {
+    await step('settle', () => settleDueAccounts(run, program, page, shards));
+    if (!worker) await step('recheck', () => recheckTimerIndex(run, program, page));
+  }
+  await step('resume', () => resumeDueWaits(run, page, shards));
+  // The cursor steps are one time line each: only the scheduled sweep moves them.
+  if (worker) return result;
   for (const days of config.inactivityDays)
     await step(`inactivity#${days}`, async () => {
       result.inactive += await emitInactive(run, days);
@@ -148,6 +169,43 @@ export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): 
       result.scheduled += await emitScheduled(run, schedule, config.timeZone);
     });
   return result;
+};
+
+const ALL_SHARDS = Array.from({ length: TIMER_SHARDS }, (_, shard) => shard);
+
+/**
+ * A shard is backlogged when a full page of accounts or waits is due on it: more than this sweep
+ * should take on beside the others. Each backlogged shard goes to a worker of its own (one
+ * invocation, its own minute); the sweep keeps the rest. Returns the shards left to this sweep.
+ * A worker stops taking accounts 15 s before its minute ends, so the next sweep's worker for the
+ * same shard does not overlap it; if they did, settling is version-guarded and waits are claimed.
+ */
+const fanOutBacklog = async (
+  run: Run,
+  config: SweepConfig,
+  fanOut: SweepFanOut,
+  page: number,
+): Promise<readonly number[]> => {
+  const { store } = run.deps;
+  const at = run.now.toISOString();
+  const backlogged: number[] = [];
+  for (const shard of ALL_SHARDS) {
+    const [accounts, waits] = await Promise.all([
+      config.program ? store.duePointAccounts(shard, at, page) : [],
+      store.dueWaits(shard, at, page),
+    ]);
+    if (accounts.length >= page || waits.length >= page) backlogged.push(shard);
+  }
+  if (backlogged.length === 0) return ALL_SHARDS;
+  const { timeZone, program } = config;
+  await fanOut.start({
+    config: { timeZone, inactivityDays: [], dates: [], schedules: [], ...(program ? { program } : {}) },
+    shards: backlogged.map((shard) => [shard]),
+  });
+  run.result.fannedOut = backlogged.length;
+  // Handed over, not done: the next sweep looks again.
+  run.result.more = true;
+  return ALL_SHARDS.filter((shard) => !backlogged.includes(shard));
 };
 
 /** Settles index entries, a handful at once (accounts are independent), each failure its own. */
@@ -177,9 +235,9 @@ const settleEntries = async (run: Run, program: Program, step: string, entries: 
  * event): each is settled under its version guard, so a sweep that overlaps another does no harm.
  * Settling also rewrites an entry whose stored time the program no longer gives.
  */
-const settleDueAccounts = async (run: Run, program: Program, page: number) => {
+const settleDueAccounts = async (run: Run, program: Program, page: number, shards: readonly number[]) => {
   const at = run.now.toISOString();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+  for (const shard of shards) {
     try {
       let after: DueAccount | undefined;
       for (;;) {
@@ -234,10 +292,10 @@ const recheckTimerIndex = async (run: Run, program: Program, page: number) => {
  * wait whose continuation fails stays claimed and is taken again once the claim is stale (two
  * minutes); the index is paged past it, so it holds back no other wait.
  */
-const resumeDueWaits = async (run: Run, page: number) => {
+const resumeDueWaits = async (run: Run, page: number, shards: readonly number[]) => {
   const { store, starter } = run.deps;
   const at = run.now.toISOString();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+  for (const shard of shards) {
     try {
       let after: Wait | undefined;
       for (;;) {

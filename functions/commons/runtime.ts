@@ -15,6 +15,7 @@ import type {
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
+import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
 import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
@@ -23,6 +24,7 @@ import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsBroadcastStarter } from '../adapters/sfn-broadcast-starter.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
+import { StepFunctionsSweepFanOut } from '../adapters/sfn-sweep-fan-out.ts';
 import { createLogger, type Logger } from './logger.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
@@ -67,6 +69,8 @@ export const environmentSchema = z.object({
     }),
   /** The Broadcast state machine the sweeper starts for a due occurrence of a scheduled flow. */
   BROADCAST_MACHINE_ARN: z.string().min(1).optional(),
+  /** The SweepShards state machine the sweeper hands backlogged timer shards to. */
+  SWEEP_SHARDS_MACHINE_ARN: z.string().min(1).optional(),
 });
 
 export interface RuntimeDeps {
@@ -80,6 +84,8 @@ export interface RuntimeDeps {
   scanner: ProfileScanner;
   /** Undefined where no Broadcast machine is configured (every function but the sweeper). */
   broadcaster?: BroadcastStarter | undefined;
+  /** Undefined where no SweepShards machine is configured (every function but the sweeper). */
+  fanOut?: SweepFanOut | undefined;
   signer: Signer;
   defaultTimeZone: string;
   program?: Program | undefined;
@@ -100,6 +106,7 @@ export interface RuntimeOverrides {
   starter?: JourneyStarter;
   publisher?: EventPublisher;
   broadcaster?: BroadcastStarter;
+  fanOut?: SweepFanOut;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -135,11 +142,22 @@ export const createRuntime = (
   if (config.COUPON_KEY_SECRET_ARN && !localKey) key().catch(() => undefined);
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
-    scanner: new DynamoDbProfileScanner(dynamo, config.TABLE_NAME, overrides.meter),
+    // A client of its own: a document client shares its base client's config, so a second one on
+    // `dynamo` would replace the store's marshalling options (removeUndefinedValues) with its own.
+    scanner: new DynamoDbProfileScanner(
+      new DynamoDBClient({ ...local(overrides.dynamoDbEndpoint), maxAttempts: 5 }),
+      config.TABLE_NAME,
+      overrides.meter,
+    ),
     broadcaster:
       overrides.broadcaster ??
       (config.BROADCAST_MACHINE_ARN
         ? new StepFunctionsBroadcastStarter(new SFNClient({}), config.BROADCAST_MACHINE_ARN)
+        : undefined),
+    fanOut:
+      overrides.fanOut ??
+      (config.SWEEP_SHARDS_MACHINE_ARN
+        ? new StepFunctionsSweepFanOut(new SFNClient({}), config.SWEEP_SHARDS_MACHINE_ARN)
         : undefined),
     signer: new HmacSigner(key),
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
