@@ -144,9 +144,10 @@ export const sweep = async (config: SweepRequest, deps: SweepDeps, page = PAGE):
   const { program } = config;
   const worker = config.shards !== undefined;
   let shards: readonly number[] = config.shards ?? ALL_SHARDS;
-  if (!worker && deps.fanOut) {
+  const { fanOut } = deps;
+  if (!worker && fanOut) {
     await step('fan-out', async () => {
-      shards = await fanOutBacklog(run, config, deps.fanOut as SweepFanOut, page);
+      shards = await fanOutBacklog(run, config, fanOut, page);
     });
   }
   if (program) {
