@@ -96,6 +96,8 @@ interface Run {
   result: SweepResult;
   /** Accounts settled in this sweep: one that is still due waits for the next. */
   seen: Set<string>;
+  /** First pages the fan-out already read, per shard: settling and resuming start from them. */
+  peeked: Map<number, { accounts: DueAccount[] | undefined; waits: Wait[] }>;
   fail(step: string, error: unknown, customerId?: string, deadLetter?: SweepFailure['deadLetter']): void;
   outOfTime(): boolean;
 }
@@ -127,6 +129,7 @@ export const sweep = async (config: SweepRequest, deps: SweepDeps, page = PAGE):
     deps,
     result,
     seen: new Set(),
+    peeked: new Map(),
     fail: (step, error, customerId, deadLetter) => {
       result.failed++;
       if (deadLetter) result.deadLettered++;
@@ -192,10 +195,11 @@ const fanOutBacklog = async (
   const backlogged: number[] = [];
   for (const shard of ALL_SHARDS) {
     const [accounts, waits] = await Promise.all([
-      config.program ? store.duePointAccounts(shard, at, page) : [],
+      config.program ? store.duePointAccounts(shard, at, page) : undefined,
       store.dueWaits(shard, at, page),
     ]);
-    if (accounts.length >= page || waits.length >= page) backlogged.push(shard);
+    run.peeked.set(shard, { accounts, waits });
+    if ((accounts?.length ?? 0) >= page || waits.length >= page) backlogged.push(shard);
   }
   if (backlogged.length === 0) return ALL_SHARDS;
   const { timeZone, program } = config;
@@ -246,7 +250,9 @@ const settleDueAccounts = async (run: Run, program: Program, page: number, shard
           run.result.more = true;
           return;
         }
-        const due = await run.deps.store.duePointAccounts(shard, at, page, after);
+        const due =
+          (after === undefined ? run.peeked.get(shard)?.accounts : undefined) ??
+          (await run.deps.store.duePointAccounts(shard, at, page, after));
         await settleEntries(run, program, 'settle', due);
         if (due.length < page) break;
         after = due.at(-1);
@@ -300,7 +306,9 @@ const resumeDueWaits = async (run: Run, page: number, shards: readonly number[])
     try {
       let after: Wait | undefined;
       for (;;) {
-        const due = await store.dueWaits(shard, at, page, after);
+        const due =
+          (after === undefined ? run.peeked.get(shard)?.waits : undefined) ??
+          (await store.dueWaits(shard, at, page, after));
         for (const wait of due) {
           try {
             const outcome = wait.outcome ?? (wait.listen ? 'timeout' : 'elapsed');

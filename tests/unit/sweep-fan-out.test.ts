@@ -101,4 +101,18 @@ describe('the sweep with a backlogged shard', () => {
     expect(result).toMatchObject({ failed: 1 });
     expect(await pending(store, busy)).toEqual(busy.map(() => 0));
   });
+
+  it('reads each shard’s first due page once: settling starts from what the peek read', async () => {
+    const store = await withOrders(onShard(3, 2));
+    const reads: number[] = [];
+    const duePointAccounts = store.duePointAccounts.bind(store);
+    store.duePointAccounts = async (shard, ...rest) => {
+      reads.push(shard);
+      return duePointAccounts(shard, ...rest);
+    };
+    await sweep(config, deps(store, { start: async () => {} }), 4);
+
+    expect(reads).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    expect(await pending(store, onShard(3, 2))).toEqual([0, 0]);
+  });
 });
