@@ -1,6 +1,12 @@
-import * as z from 'zod';
-import { type Condition, conditionSchema } from './contracts/conditions.ts';
+import type * as z from 'zod';
+import type { Condition } from './contracts/conditions.ts';
 import { SWEEPER_SOURCE } from './contracts/published-events.ts';
+import type {
+  broadcastSchema,
+  scanKeySchema,
+  scanPageInputSchema,
+  segmentCursorSchema,
+} from './contracts/tasks.ts';
 import type { CustomerProfile } from './customer.ts';
 import type { PublishedEvent } from './ports.ts';
 
@@ -9,45 +15,11 @@ import type { PublishedEvent } from './ports.ts';
 // machine scans the table in parallel Scan segments and a Lambda starts the flow for each customer
 // who matches, one bounded page budget at a time (see workflow/broadcast-machine.ts).
 
-/** One occurrence of one scheduled flow: the execution's input. */
-export const broadcastSchema = z.object({
-  flowId: z.string().min(1),
-  /** The occurrence's instant, ISO 8601 in UTC. */
-  occurrence: z.iso.datetime(),
-  /** The flow's entry conditions: customers who cannot enter are not sent a trigger at all. */
-  when: z.array(conditionSchema).optional(),
-});
 export type Broadcast = z.infer<typeof broadcastSchema>;
-
-/** A Scan's LastEvaluatedKey: the table's key attributes, small strings. */
-const scanKeySchema = z.record(z.string(), z.union([z.string(), z.number()]));
 export type ScanKey = z.infer<typeof scanKeySchema>;
-
-/** What a segment has done so far: it lives in the execution's state, so a retry resumes from it. */
-export const segmentCursorSchema = z.object({
-  /** Where the next page starts; null before the first page. */
-  after: scanKeySchema.nullable(),
-  done: z.boolean(),
-  /** Items the segment's Scan pages evaluated (every item type: the table is shared). */
-  scanned: z.number().int().nonnegative(),
-  /** Profiles whose customer matched the flow's entry conditions. */
-  matched: z.number().int().nonnegative(),
-  pages: z.number().int().nonnegative(),
-  readUnits: z.number().nonnegative(),
-  invocations: z.number().int().nonnegative(),
-});
 export type SegmentCursor = z.infer<typeof segmentCursorSchema>;
-
-/** What one iteration of the scan loop hands the Lambda. */
-export const segmentPageSchema = z.object({
-  broadcast: broadcastSchema,
-  segment: z.number().int().nonnegative(),
-  totalSegments: z.number().int().positive(),
-  /** Scan pages this call takes at most (the machine's shape). */
-  pagesPerCall: z.number().int().positive(),
-  cursor: segmentCursorSchema,
-});
-export type SegmentPage = z.infer<typeof segmentPageSchema>;
+/** What one iteration of the scan loop hands the Lambda (contracts/tasks.ts). */
+export type SegmentPage = z.infer<typeof scanPageInputSchema>;
 
 export const FIRST_CURSOR: SegmentCursor = {
   after: null,

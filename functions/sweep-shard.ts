@@ -1,17 +1,14 @@
 import middy from '@middy/core';
-import * as z from 'zod';
+import type * as z from 'zod';
+import { sweepShardInputSchema } from '#domain/contracts/tasks.ts';
 import { sweep } from '#domain/use-cases/sweep.ts';
 import { observeInvocation, parseInput } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
-import { inputSchema as configSchema } from './sweep.ts';
 
 // A sweep worker: due points accounts and waits of the timer shards it is given, within its own
 // minute. The scheduled sweep hands it a shard whose backlog is more than one sweep should take.
 
-const inputSchema = z.object({
-  config: configSchema,
-  shards: z.array(z.number().int().nonnegative()).min(1),
-});
+export const inputSchema = sweepShardInputSchema;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>
   middy<z.infer<typeof inputSchema>>()

@@ -5,6 +5,7 @@ import {
   type SegmentPage,
   scheduledTrigger,
 } from '../broadcast.ts';
+import { checkPublished } from '../contracts/published-events.ts';
 import type { EventPublisher, PublishedEvent } from '../ports.ts';
 
 // One iteration of the Broadcast machine's scan loop: a bounded budget of Scan pages of one
@@ -62,7 +63,7 @@ export const scanSegmentPages = async (
     const admitted = found.profiles.filter((profile) => admits(broadcast, profile));
     await publishAll(
       deps.publisher,
-      admitted.map((profile) => scheduledTrigger(broadcast, profile.customerId)),
+      admitted.map((profile) => checkPublished(scheduledTrigger(broadcast, profile.customerId))),
       limits.publishConcurrency,
     );
     next.scanned += found.scanned;

@@ -1,4 +1,6 @@
 import { FIRST_CURSOR } from '../broadcast.ts';
+import { scanPageInputSchema } from '../contracts/tasks.ts';
+import { fromPath, parametersFor } from './task-parameters.ts';
 
 // The Broadcast state machine (Standard: execution names are unique for 90 days, so one
 // occurrence of a flow starts once however often the sweeper asks). An inline Map runs the Scan
@@ -84,13 +86,13 @@ export const broadcastDefinition = ({
             ScanPage: {
               Type: 'Task',
               Resource: `\${${BROADCAST_FUNCTION_PLACEHOLDER}}`,
-              Parameters: {
-                'broadcast.$': '$.broadcast',
-                'segment.$': '$.segment',
-                'totalSegments.$': '$.totalSegments',
-                'pagesPerCall.$': '$.pagesPerCall',
-                'cursor.$': '$.cursor',
-              },
+              Parameters: parametersFor('ScanPage', scanPageInputSchema, {
+                broadcast: fromPath('$.broadcast'),
+                segment: fromPath('$.segment'),
+                totalSegments: fromPath('$.totalSegments'),
+                pagesPerCall: fromPath('$.pagesPerCall'),
+                cursor: fromPath('$.cursor'),
+              }),
               ResultPath: '$.cursor',
               Retry: RETRY,
               Next: 'SegmentDone?',

@@ -1,4 +1,6 @@
+import { sweepShardInputSchema } from '../contracts/tasks.ts';
 import { TIMER_SHARDS } from '../journeys.ts';
+import { fromPath, parametersFor } from './task-parameters.ts';
 
 // The SweepShards state machine (Express: a worker's work ends within its minute): the scheduled
 // sweep starts it with the shards that are backlogged, and a Map runs one SweepShard invocation
@@ -15,7 +17,11 @@ export const sweepShardsDefinition = () => ({
       Type: 'Map',
       ItemsPath: '$.shards',
       MaxConcurrency: TIMER_SHARDS,
-      ItemSelector: { 'config.$': '$.config', 'shards.$': '$$.Map.Item.Value' },
+      // The iteration's input is the SweepShard task's, built from its contract.
+      ItemSelector: parametersFor('SweepShard', sweepShardInputSchema, {
+        config: fromPath('$.config'),
+        shards: fromPath('$$.Map.Item.Value'),
+      }),
       ItemProcessor: {
         ProcessorConfig: { Mode: 'INLINE' },
         StartAt: 'SweepShard',

@@ -1,14 +1,9 @@
 import { StateMachine } from 'aws-local-stepfunctions';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  type Broadcast,
-  broadcastName,
-  holds,
-  type SegmentCursor,
-  segmentPageSchema,
-} from '../../domain/broadcast.ts';
+import { type Broadcast, broadcastName, holds, type SegmentCursor } from '../../domain/broadcast.ts';
 import type { SweepConfig } from '../../domain/contracts/sweep-input.ts';
+import { scanPageInputSchema } from '../../domain/contracts/tasks.ts';
 import { type CustomerProfile, newProfile } from '../../domain/customer.ts';
 import type { PublishedEvent } from '../../domain/ports.ts';
 import { scanSegmentPages } from '../../domain/use-cases/broadcast.ts';
@@ -52,7 +47,7 @@ const runMachine = async (
     overrides: {
       taskResourceLocalHandlers: {
         ScanPage: async (input: unknown) =>
-          scanSegmentPages(segmentPageSchema.parse(input), { scanner, publisher: { publish } }),
+          scanSegmentPages(scanPageInputSchema.parse(input), { scanner, publisher: { publish } }),
       },
       retryIntervalOverrides: { ScanPage: 0 },
     },
@@ -188,6 +183,26 @@ describe('the Broadcast machine', () => {
     expect(redone).toBeLessThanOrEqual(8);
     // Triggers sent twice are those pages' customers only, under the same event ids.
     expect(ids.length - admitted).toBeLessThanOrEqual(redone * 5);
+  });
+
+  it('refuses to publish a scheduled trigger that breaks the customer.scheduled contract, naming the field', async () => {
+    const [first] = customers(2);
+    const nameless = { ...(first as CustomerProfile), customerId: '', orderCount: 1 };
+    const published: PublishedEvent[] = [];
+    const page = {
+      broadcast,
+      segment: 0,
+      totalSegments: 1,
+      pagesPerCall: 8,
+      cursor: { after: null, done: false, scanned: 0, matched: 0, pages: 0, readUnits: 0, invocations: 0 },
+    };
+    await expect(
+      scanSegmentPages(page, {
+        scanner: new InMemoryProfileScanner([nameless]),
+        publisher: { publish: async (events) => void published.push(...events) },
+      }),
+    ).rejects.toThrow('customer.scheduled: detail.customerId:');
+    expect(published).toEqual([]);
   });
 });
 
