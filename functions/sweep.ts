@@ -7,7 +7,7 @@ import { countMetric } from './commons/observability.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
 // Every minute (a scheduled rule whose input is the sweep configuration compiled from the flows):
-// resume due waits, and emit inactivity, date and schedule triggers.
+// resume due waits, emit inactivity and date triggers, and start a Broadcast per due schedule.
 
 export const inputSchema = sweepInputSchema;
 

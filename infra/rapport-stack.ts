@@ -27,7 +27,9 @@ import type { Construct } from 'constructs';
 import { senderAddress, senderDomain } from '#domain/program.ts';
 import { TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
+import { addBroadcast } from './broadcast.ts';
 import { RapportFunction } from './rapport-function.ts';
+import { addSweepShards } from './sweep-shards.ts';
 
 /** Metadata through which the local runtime finds each flow's state machine and revision. */
 export const FLOW_METADATA = 'rapport:flow';
@@ -119,6 +121,12 @@ export class RapportStack extends Stack {
       timeout: Duration.minutes(1),
       deadLetterQueue: deadLetters,
     });
+    // A sweep worker for a backlogged timer shard, started by the sweeper through SweepShards.
+    const sweepShard = new RapportFunction(this, 'SweepShard', {
+      entry: 'functions/sweep-shard.ts',
+      environment,
+      timeout: Duration.minutes(1),
+    });
     // Redemption is a request the shop's backend makes (lambda:InvokeFunction), answered at once.
     const programJson = JSON.stringify(project.program);
     if (programJson.length > 3000) {
@@ -145,7 +153,7 @@ export class RapportStack extends Stack {
     }
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
-    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, redeem]) {
+    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, sweepShard, redeem]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
@@ -266,7 +274,7 @@ export class RapportStack extends Stack {
       });
       version.applyRemovalPolicy(RemovalPolicy.RETAIN);
       flowMachines[flow.id] = { arn: stateMachine.stateMachineArn, revision: flow.revision };
-      for (const starter of [recordEvent, sweeper]) {
+      for (const starter of [recordEvent, sweeper, sweepShard]) {
         Validations.of(starter).acknowledge({
           id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(cfn)}>:*]`,
           reason: `Continuations start the published version of ${flow.id} that a journey entered with: <flow ARN>:<version>.`,
@@ -283,7 +291,7 @@ export class RapportStack extends Stack {
         );
       }
     }
-    for (const starter of [recordEvent, sweeper]) {
+    for (const starter of [recordEvent, sweeper, sweepShard]) {
       starter.addEnvironment('FLOW_MACHINES', this.toJsonString(flowMachines));
       Validations.of(starter).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::<*>:*]',
@@ -292,6 +300,10 @@ export class RapportStack extends Stack {
       });
     }
     systemBus.grantPutEventsTo(sweeper);
+    systemBus.grantPutEventsTo(sweepShard);
+    addSweepShards(this, sweeper, sweepShard);
+    // Scheduled flows are broadcast by their own machine; the sweeper only starts it.
+    if (project.sweep.schedules.length > 0) addBroadcast(this, { table, systemBus, sweeper, environment });
 
     // The timer wheel: every minute, resume due waits and emit inactivity, date and schedule triggers.
     new Rule(this, 'SweepSchedule', {

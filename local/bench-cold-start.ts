@@ -6,6 +6,7 @@ import * as z from 'zod';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { ENTRY_METADATA } from '#infra/rapport-function.ts';
+import { workflowsWithBroadcast } from './broadcast-workflows.ts';
 
 // npm run bench, cold start: every Lambda bundle as the stack deploys it (esbuild through CDK),
 // imported in a fresh Node process several times, against a hello-world handler that imports the
@@ -65,9 +66,13 @@ const templateSchema = z.object({
   ),
 });
 
-/** Synthesizes the stack with bundling on; the bundles stay inside the project so `@aws-sdk/*` resolves. */
+/**
+ * Synthesizes the stack with bundling on; the bundles stay inside the project so `@aws-sdk/*`
+ * resolves. The workflows are the shipped ones plus a scheduled flow: the stack deploys the
+ * Broadcast function only when a flow has a `schedule` trigger, and it is measured too.
+ */
 const deployedBundles = (outdir: string): { entry: string; file: string }[] => {
-  buildApp({ outdir }).app.synth();
+  buildApp({ outdir, workflowsDir: workflowsWithBroadcast('bench-cold-start-workflows') }).app.synth();
   const template = templateSchema.parse(
     JSON.parse(readFileSync(join(outdir, `${STACK_NAME}.template.json`), 'utf8')),
   );

@@ -12,6 +12,7 @@ import type { RuntimeDeps } from '#functions/commons/runtime.ts';
 import { buildApp, STACK_NAME } from '#infra/app.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { formatColdStart, measureColdStarts } from './bench-cold-start.ts';
+import { benchSweepShards } from './bench-shards.ts';
 import { parseCdnow } from './cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
@@ -213,5 +214,6 @@ export const runBench = async (): Promise<number> => {
     out(`    ${bundle.name.padEnd(36)} ${(bundle.bytes / 1024).toFixed(1)} KiB`);
   out('  Handler cold start (median import in a fresh Node process, bundle as deployed):');
   for (const figure of measureColdStarts()) out(`    ${formatColdStart(figure)}`);
+  await benchSweepShards(out);
   return 0;
 };

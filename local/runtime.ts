@@ -165,6 +165,8 @@ export class LocalRapport {
       meter: this.options.meter,
       write: (line) => this.log.write(`${line}\n`),
       starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
+      broadcaster: { start: async (name, broadcast) => this.startBroadcast(name, broadcast) },
+      fanOut: { start: async (work) => this.startExecution(this.machineArn('SweepShards'), work) },
       publisher: (eventBusName) => ({
         publish: async (events) => {
           const results = this.publishAsSystem(
@@ -262,6 +264,24 @@ export class LocalRapport {
     const arn = this.machines.revisions.get(`${flowId}@${revision}`);
     if (!arn) throw new NotFoundError(`flow ${flowId} revision ${revision} is not deployed locally`);
     this.startExecution(arn, input);
+  }
+
+  private machineArn(logicalIdStart: string): string {
+    const machine = this.stack.machines.find((m) => m.logicalId.startsWith(logicalIdStart));
+    if (!machine) throw new NotFoundError(`no ${logicalIdStart} state machine is deployed`);
+    return machine.arn;
+  }
+
+  /** Broadcast execution names used so far: Step Functions refuses a Standard execution's name for 90 days. */
+  readonly broadcasts = new Map<string, unknown>();
+
+  /** StartExecution on the Broadcast machine under a name, refused (`already started`) when the name was used. */
+  startBroadcast(name: string, input: unknown): 'started' | 'already started' {
+    const arn = this.machineArn('BroadcastMachine');
+    if (this.broadcasts.has(name)) return 'already started';
+    this.broadcasts.set(name, input);
+    this.startExecution(arn, input, name);
+    return 'started';
   }
 
   /** Invokes a deployed function directly (lambda:InvokeFunction), by the start of its logical id: `Redeem`. */
@@ -402,11 +422,11 @@ export class LocalRapport {
   }
 
   /** Queues an execution; at most `concurrency` run at once. */
-  startExecution(machineArn: string, input: unknown): void {
+  startExecution(machineArn: string, input: unknown, name?: string): void {
     const bound = this.machines.get(machineArn);
     if (!bound) throw new Error(`no local state machine ${machineArn}`);
     this.queue.push(async () => {
-      const record = await runExecution(bound, input, this.options.trace ?? false);
+      const record = await runExecution(bound, input, this.options.trace ?? false, name);
       if (record) this.executions.push(record);
     });
   }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { WEEKDAYS } from '../local-time.ts';
 import { programSchema } from '../program.ts';
+import { conditionSchema } from './conditions.ts';
 
 /**
  * The sweeper's input, which the scheduled rule carries: what it must look for, derived by the
@@ -17,6 +18,8 @@ export const sweepInputSchema = z.object({
       at: z.string(),
       weekday: z.enum(WEEKDAYS).optional(),
       dayOfMonth: z.number().optional(),
+      /** The flow's entry conditions: the broadcast sends triggers only to customers who meet them. */
+      when: z.array(conditionSchema).optional(),
     }),
   ),
   /** The program, when points mature, expire, move tiers or are redeemed: accounts then come due. */

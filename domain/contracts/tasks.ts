@@ -2,6 +2,8 @@ import * as z from 'zod';
 import { couponDiscountSchema } from '../discounts.ts';
 import { WEEKDAYS } from '../local-time.ts';
 import { programSchema } from '../program.ts';
+import { conditionSchema } from './conditions.ts';
+import { sweepInputSchema } from './sweep-input.ts';
 
 // The input of every Lambda a state machine calls, declared once. The compiler emits each task's
 // `Parameters` from these schemas' keys (workflow/task-parameters.ts: a field without a source
@@ -133,3 +135,48 @@ export const redeemInputSchema = z.object({
   requestId: id.max(128),
 });
 export type RedeemInput = z.infer<typeof redeemInputSchema>;
+
+// ---- the Broadcast machine and the sweep fan-out --------------------------------------------
+
+/** One occurrence of one scheduled flow: the Broadcast execution's input. */
+export const broadcastSchema = z.object({
+  flowId: id,
+  /** The occurrence's instant, ISO 8601 in UTC. */
+  occurrence: z.iso.datetime(),
+  /** The flow's entry conditions: customers who cannot enter are not sent a trigger at all. */
+  when: z.array(conditionSchema).optional(),
+});
+
+/** A Scan's LastEvaluatedKey: the table's key attributes, small strings. */
+export const scanKeySchema = z.record(z.string(), z.union([z.string(), z.number()]));
+
+/** What a segment has done so far: it lives in the execution's state, so a retry resumes from it. */
+export const segmentCursorSchema = z.object({
+  /** Where the next page starts; null before the first page. */
+  after: scanKeySchema.nullable(),
+  done: z.boolean(),
+  /** Items the segment's Scan pages evaluated (every item type: the table is shared). */
+  scanned: z.number().int().nonnegative(),
+  /** Profiles whose customer matched the flow's entry conditions. */
+  matched: z.number().int().nonnegative(),
+  pages: z.number().int().nonnegative(),
+  readUnits: z.number().nonnegative(),
+  invocations: z.number().int().nonnegative(),
+});
+
+/** The Broadcast machine's ScanPage task: one iteration of a segment's scan loop. */
+export const scanPageInputSchema = z.object({
+  broadcast: broadcastSchema,
+  segment: z.number().int().nonnegative(),
+  totalSegments: z.number().int().positive(),
+  /** Scan pages this call takes at most (the machine's shape). */
+  pagesPerCall: z.number().int().positive(),
+  cursor: segmentCursorSchema,
+});
+
+/** The SweepShards machine's SweepShard task: the sweep's configuration and the shards it is handed. */
+export const sweepShardInputSchema = z.object({
+  config: sweepInputSchema,
+  shards: z.array(z.number().int().nonnegative()).min(1),
+});
+export type SweepShardInput = z.infer<typeof sweepShardInputSchema>;

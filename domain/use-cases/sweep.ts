@@ -1,5 +1,7 @@
+import { type BroadcastStarter, broadcastName } from '../broadcast.ts';
 import { checkPublished, SWEEPER_SOURCE } from '../contracts/published-events.ts';
 import type { SweepConfig } from '../contracts/sweep-input.ts';
+import { NotFoundError } from '../errors.ts';
 import { addDuration, resumeInput, TIMER_SHARDS, type Wait } from '../journeys.ts';
 import { isValidTimeZone, localParts, nextAnnualDate, nextLocalTime, WEEKDAYS } from '../local-time.ts';
 import { dueRulesFingerprint } from '../loyalty/engine.ts';
@@ -29,16 +31,27 @@ export type SweepStore = CustomerStore &
     | 'deleteWait'
     | 'lastOrderedBetween'
     | 'customersWithDate'
-    | 'customerIds'
     | 'getCursor'
     | 'setCursor'
   >;
+
+/** A sweep of some timer shards only: a worker the scheduled sweep handed a backlogged shard to. */
+export type SweepRequest = SweepConfig & { shards?: number[] | undefined };
+
+/** Hands shards to workers, one each, that settle and resume them within their own time budget. */
+export interface SweepFanOut {
+  start(work: { config: SweepConfig; shards: number[][] }): Promise<void>;
+}
 
 export interface SweepDeps {
   store: SweepStore;
   clock: Clock;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  /** Starts the Broadcast machine for a due occurrence of a scheduled flow. */
+  broadcaster?: BroadcastStarter | undefined;
+  /** Where backlogged shards go; without it the sweep settles every shard itself. */
+  fanOut?: SweepFanOut | undefined;
   /** Milliseconds left before the invocation times out; settling stops in time and says `more`. */
   timeLeft?: (() => number) | undefined;
   /** Hears of every failure the sweep stepped over; the handler logs each as one line. */
@@ -67,7 +80,10 @@ export interface SweepResult {
   resumed: number;
   inactive: number;
   dates: number;
+  /** Broadcasts started: one per scheduled flow and due occurrence. */
   scheduled: number;
+  /** Shards handed to workers of their own (a backlog). */
+  fannedOut?: number;
   /** Failures stepped over (each reported): the deployed stack alarms when this is above zero. */
   failed: number;
   /** Triggers given up on after MAX_ATTEMPTS sweeps, each reported with its event id for a replay. */
@@ -81,6 +97,8 @@ interface Run {
   result: SweepResult;
   /** Accounts settled in this sweep: one that is still due waits for the next. */
   seen: Set<string>;
+  /** First pages the fan-out already read, per shard: settling and resuming start from them. */
+  peeked: Map<number, { accounts: DueAccount[] | undefined; waits: Wait[] }>;
   fail(step: string, error: unknown, customerId?: string, deadLetter?: SweepFailure['deadLetter']): void;
   outOfTime(): boolean;
 }
@@ -96,7 +114,7 @@ const errorName = (error: unknown) => (error instanceof Error ? error.name : typ
  * the others: a failure is counted, reported and stepped over, never thrown (a throw would stop
  * every later step for everyone, every minute).
  */
-export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): Promise<SweepResult> => {
+export const sweep = async (config: SweepRequest, deps: SweepDeps, page = PAGE): Promise<SweepResult> => {
   const result: SweepResult = {
     settled: 0,
     published: 0,
@@ -112,6 +130,7 @@ export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): 
     deps,
     result,
     seen: new Set(),
+    peeked: new Map(),
     fail: (step, error, customerId, deadLetter) => {
       result.failed++;
       if (deadLetter) result.deadLettered++;
@@ -127,11 +146,21 @@ export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): 
     }
   };
   const { program } = config;
-  if (program) {
-    await step('settle', () => settleDueAccounts(run, program, page));
-    await step('recheck', () => recheckTimerIndex(run, program, page));
+  const worker = config.shards !== undefined;
+  let shards: readonly number[] = config.shards ?? ALL_SHARDS;
+  const { fanOut } = deps;
+  if (!worker && fanOut) {
+    await step('fan-out', async () => {
+      shards = await fanOutBacklog(run, config, fanOut, page);
+    });
   }
-  await step('resume', () => resumeDueWaits(run, page));
+  if (program) {
+    await step('settle', () => settleDueAccounts(run, program, page, shards));
+    if (!worker) await step('recheck', () => recheckTimerIndex(run, program, page));
+  }
+  await step('resume', () => resumeDueWaits(run, page, shards));
+  // The cursor steps are one time line each: only the scheduled sweep moves them.
+  if (worker) return result;
   for (const days of config.inactivityDays)
     await step(`inactivity#${days}`, async () => {
       result.inactive += await emitInactive(run, days);
@@ -145,6 +174,44 @@ export const sweep = async (config: SweepConfig, deps: SweepDeps, page = PAGE): 
       result.scheduled += await emitScheduled(run, schedule, config.timeZone);
     });
   return result;
+};
+
+const ALL_SHARDS = Array.from({ length: TIMER_SHARDS }, (_, shard) => shard);
+
+/**
+ * A shard is backlogged when a full page of accounts or waits is due on it: more than this sweep
+ * should take on beside the others. Each backlogged shard goes to a worker of its own (one
+ * invocation, its own minute); the sweep keeps the rest. Returns the shards left to this sweep.
+ * A worker stops taking accounts 15 s before its minute ends, so the next sweep's worker for the
+ * same shard does not overlap it; if they did, settling is version-guarded and waits are claimed.
+ */
+const fanOutBacklog = async (
+  run: Run,
+  config: SweepConfig,
+  fanOut: SweepFanOut,
+  page: number,
+): Promise<readonly number[]> => {
+  const { store } = run.deps;
+  const at = run.now.toISOString();
+  const backlogged: number[] = [];
+  for (const shard of ALL_SHARDS) {
+    const [accounts, waits] = await Promise.all([
+      config.program ? store.duePointAccounts(shard, at, page) : undefined,
+      store.dueWaits(shard, at, page),
+    ]);
+    run.peeked.set(shard, { accounts, waits });
+    if ((accounts?.length ?? 0) >= page || waits.length >= page) backlogged.push(shard);
+  }
+  if (backlogged.length === 0) return ALL_SHARDS;
+  const { timeZone, program } = config;
+  await fanOut.start({
+    config: { timeZone, inactivityDays: [], dates: [], schedules: [], ...(program ? { program } : {}) },
+    shards: backlogged.map((shard) => [shard]),
+  });
+  run.result.fannedOut = backlogged.length;
+  // Handed over, not done: the next sweep looks again.
+  run.result.more = true;
+  return ALL_SHARDS.filter((shard) => !backlogged.includes(shard));
 };
 
 /** Settles index entries, a handful at once (accounts are independent), each failure its own. */
@@ -174,9 +241,9 @@ const settleEntries = async (run: Run, program: Program, step: string, entries: 
  * event): each is settled under its version guard, so a sweep that overlaps another does no harm.
  * Settling also rewrites an entry whose stored time the program no longer gives.
  */
-const settleDueAccounts = async (run: Run, program: Program, page: number) => {
+const settleDueAccounts = async (run: Run, program: Program, page: number, shards: readonly number[]) => {
   const at = run.now.toISOString();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+  for (const shard of shards) {
     try {
       let after: DueAccount | undefined;
       for (;;) {
@@ -184,7 +251,9 @@ const settleDueAccounts = async (run: Run, program: Program, page: number) => {
           run.result.more = true;
           return;
         }
-        const due = await run.deps.store.duePointAccounts(shard, at, page, after);
+        const due =
+          (after === undefined ? run.peeked.get(shard)?.accounts : undefined) ??
+          (await run.deps.store.duePointAccounts(shard, at, page, after));
         await settleEntries(run, program, 'settle', due);
         if (due.length < page) break;
         after = due.at(-1);
@@ -231,14 +300,16 @@ const recheckTimerIndex = async (run: Run, program: Program, page: number) => {
  * wait whose continuation fails stays claimed and is taken again once the claim is stale (two
  * minutes); the index is paged past it, so it holds back no other wait.
  */
-const resumeDueWaits = async (run: Run, page: number) => {
+const resumeDueWaits = async (run: Run, page: number, shards: readonly number[]) => {
   const { store, starter } = run.deps;
   const at = run.now.toISOString();
-  for (let shard = 0; shard < TIMER_SHARDS; shard++) {
+  for (const shard of shards) {
     try {
       let after: Wait | undefined;
       for (;;) {
-        const due = await store.dueWaits(shard, at, page, after);
+        const due =
+          (after === undefined ? run.peeked.get(shard)?.waits : undefined) ??
+          (await store.dueWaits(shard, at, page, after));
         for (const wait of due) {
           try {
             const outcome = wait.outcome ?? (wait.listen ? 'timeout' : 'elapsed');
@@ -454,30 +525,38 @@ export const occurrences = (
   return found;
 };
 
-/** A scheduled flow: every customer gets the trigger, and the flow's entry rules pick the segment. */
-const emitScheduled = (run: Run, schedule: SweepConfig['schedules'][number], timeZone: string) =>
-  publishInOrder(run, `schedule#${schedule.flowId}`, async function* (from, to) {
-    for (const occurrence of occurrences(schedule, timeZone, from, to)) {
-      for await (const page of run.deps.store.customerIds()) {
-        for (const customerId of page) {
-          const eventId = `schedule:${schedule.flowId}:${occurrence.toISOString()}:${customerId}`;
-          yield {
-            at: occurrence.getTime(),
-            customerId,
-            eventId,
-            event: {
-              source: SWEEPER_SOURCE,
-              detailType: 'customer.scheduled',
-              time: occurrence.toISOString(),
-              detail: {
-                customerId,
-                flowId: schedule.flowId,
-                occurredAt: occurrence.toISOString(),
-                meta: { eventId },
-              },
-            },
-          };
-        }
-      }
+/**
+ * A scheduled flow: each due occurrence starts one Broadcast execution, named for the flow and the
+ * occurrence, which scans the customers in parallel segments (use-cases/broadcast.ts). The sweep
+ * itself reads no profile. A start that fails stops the cursor before its occurrence, so the next
+ * sweep asks again; one that finds its name taken was started before, and counts as done.
+ */
+const emitScheduled = async (run: Run, schedule: SweepConfig['schedules'][number], timeZone: string) => {
+  const { store, broadcaster } = run.deps;
+  const name = `schedule#${schedule.flowId}`;
+  const cursor = await store.getCursor(name);
+  const to = run.now;
+  if (!cursor) {
+    await store.setCursor(name, { at: to.toISOString() });
+    return 0;
+  }
+  let started = 0;
+  for (const occurrence of occurrences(schedule, timeZone, new Date(cursor.at), to)) {
+    try {
+      if (!broadcaster) throw new NotFoundError('no Broadcast state machine is configured for the sweeper');
+      const broadcast = {
+        flowId: schedule.flowId,
+        occurrence: occurrence.toISOString(),
+        ...(schedule.when ? { when: schedule.when } : {}),
+      };
+      if ((await broadcaster.start(broadcastName(schedule.flowId, occurrence), broadcast)) === 'started')
+        started++;
+    } catch (error) {
+      await store.setCursor(name, { at: new Date(occurrence.getTime() - 1).toISOString() });
+      run.fail(name, error);
+      return started;
     }
-  });
+  }
+  await store.setCursor(name, { at: to.toISOString() });
+  return started;
+};

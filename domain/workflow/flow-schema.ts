@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { type Condition, conditionSchema } from '../contracts/conditions.ts';
 import { couponDiscountSchema } from '../discounts.ts';
 import { EVENT_TYPES, LOYALTY_EVENT_TYPES } from '../events.ts';
 import { WEEKDAYS } from '../local-time.ts';
@@ -34,33 +35,11 @@ export const durationMinutes = (d: Duration): number =>
 /** An EventBridge-style filter on the event's detail: `{ total: [{ numeric: [">=", 100] }] }`. */
 const whereSchema = z.record(z.string(), z.unknown());
 
-const fieldPath = z
-  .string()
-  .regex(
-    /^(profile|event)\.[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/,
-    'must start with profile. or event. and name a field, e.g. profile.orderCount',
-  );
-
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 
-/** One condition on the customer profile or the trigger event. */
-export const conditionSchema = z.union([
-  z.object({ field: fieldPath, equals: scalar }).strict(),
-  z.object({ field: fieldPath, not_equals: scalar }).strict(),
-  z.object({ field: fieldPath, gt: z.number() }).strict(),
-  z.object({ field: fieldPath, gte: z.number() }).strict(),
-  z.object({ field: fieldPath, lt: z.number() }).strict(),
-  z.object({ field: fieldPath, lte: z.number() }).strict(),
-  z.object({ field: fieldPath, exists: z.boolean() }).strict(),
-  z.object({ field: fieldPath, starts_with: z.string() }).strict(),
-  z
-    .object({ tag: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _') })
-    .strict(),
-  z
-    .object({ not_tag: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'use lower-case letters, digits, - and _') })
-    .strict(),
-]);
-export type Condition = z.infer<typeof conditionSchema>;
+/** One condition on the customer profile or the trigger event (declared with the contracts). */
+export { type Condition, conditionSchema };
+
 /** All of the conditions must hold. */
 const conditionsSchema = z.array(conditionSchema).min(1, 'list at least one condition');
 

@@ -21,6 +21,7 @@ export const sweepConfig = (flows: readonly Flow[], program: Program): SweepConf
         at: t.schedule.at,
         ...(t.schedule.weekday ? { weekday: t.schedule.weekday } : {}),
         ...(t.schedule.day_of_month ? { dayOfMonth: t.schedule.day_of_month } : {}),
+        ...(flow.entry.when ? { when: flow.entry.when } : {}),
       });
     }
   }

@@ -4,6 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import * as z from 'zod';
+import type { BroadcastStarter, ProfileScanner } from '#domain/broadcast.ts';
 import type {
   Clock,
   CustomerStore,
@@ -14,12 +15,16 @@ import type {
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
+import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
+import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
+import { StepFunctionsBroadcastStarter } from '../adapters/sfn-broadcast-starter.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
+import { StepFunctionsSweepFanOut } from '../adapters/sfn-sweep-fan-out.ts';
 import { createObservability, type Logger, type Metrics } from './observability.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
@@ -62,6 +67,10 @@ export const environmentSchema = z.object({
         return z.NEVER;
       }
     }),
+  /** The Broadcast state machine the sweeper starts for a due occurrence of a scheduled flow. */
+  BROADCAST_MACHINE_ARN: z.string().min(1).optional(),
+  /** The SweepShards state machine the sweeper hands backlogged timer shards to. */
+  SWEEP_SHARDS_MACHINE_ARN: z.string().min(1).optional(),
 });
 
 export interface RuntimeDeps {
@@ -72,6 +81,12 @@ export interface RuntimeDeps {
   metrics: Metrics;
   starter: JourneyStarter;
   publisher: EventPublisher;
+  /** Reads the table in Scan segments (the Broadcast function). */
+  scanner: ProfileScanner;
+  /** Undefined where no Broadcast machine is configured (every function but the sweeper). */
+  broadcaster?: BroadcastStarter | undefined;
+  /** Undefined where no SweepShards machine is configured (every function but the sweeper). */
+  fanOut?: SweepFanOut | undefined;
   signer: Signer;
   defaultTimeZone: string;
   program?: Program | undefined;
@@ -92,6 +107,8 @@ export interface RuntimeOverrides {
   observability?: { logger: Logger; metrics: Metrics };
   starter?: JourneyStarter;
   publisher?: EventPublisher;
+  broadcaster?: BroadcastStarter;
+  fanOut?: SweepFanOut;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -128,6 +145,23 @@ export const createRuntime = (
   const { logger, metrics } = overrides.observability ?? createObservability({ logLevel: config.LOG_LEVEL });
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    // A client of its own: a document client shares its base client's config, so a second one on
+    // `dynamo` would replace the store's marshalling options (removeUndefinedValues) with its own.
+    scanner: new DynamoDbProfileScanner(
+      new DynamoDBClient({ ...local(overrides.dynamoDbEndpoint), maxAttempts: 5 }),
+      config.TABLE_NAME,
+      overrides.meter,
+    ),
+    broadcaster:
+      overrides.broadcaster ??
+      (config.BROADCAST_MACHINE_ARN
+        ? new StepFunctionsBroadcastStarter(new SFNClient({}), config.BROADCAST_MACHINE_ARN)
+        : undefined),
+    fanOut:
+      overrides.fanOut ??
+      (config.SWEEP_SHARDS_MACHINE_ARN
+        ? new StepFunctionsSweepFanOut(new SFNClient({}), config.SWEEP_SHARDS_MACHINE_ARN)
+        : undefined),
     signer: new HmacSigner(key),
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock: overrides.clock ?? systemClock,

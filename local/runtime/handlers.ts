@@ -1,6 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import type { BroadcastStarter } from '#domain/broadcast.ts';
 import type { EventPublisher, JourneyStarter } from '#domain/ports.ts';
+import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
 import { createObservability } from '#functions/commons/observability.ts';
 import { createRuntime, type RuntimeDeps } from '#functions/commons/runtime.ts';
@@ -24,6 +26,10 @@ export interface HandlerBindings {
   /** Where the functions' log and EMF lines go. */
   write: (line: string) => void;
   starter: JourneyStarter;
+  /** StartExecution on the Broadcast machine, under the occurrence's name (the sweeper). */
+  broadcaster: BroadcastStarter;
+  /** StartExecution on the SweepShards machine (the sweeper). */
+  fanOut: SweepFanOut;
   /** PutEvents on the function's own bus (EVENT_BUS_NAME). */
   publisher: (eventBusName: string | undefined) => EventPublisher;
   decorate?: ((deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps) | undefined;
@@ -57,6 +63,8 @@ export const bindHandlers = async (
         persistentKeys: { function: fn.logicalId },
       }),
       starter: bindings.starter,
+      broadcaster: bindings.broadcaster,
+      fanOut: bindings.fanOut,
       publisher: bindings.publisher(fn.environment.EVENT_BUS_NAME),
     });
     if (bindings.decorate) deps = bindings.decorate(deps, fn.logicalId);

@@ -103,15 +103,19 @@ export class StateMachines {
 
 const tooLarge = (value: unknown) => Buffer.byteLength(JSON.stringify(value ?? null)) > STATE_LIMIT_BYTES;
 
-/** Runs one execution to its end; a failed one always gives its record, a succeeded one when traced. */
+/**
+ * Runs one execution to its end; a failed one always gives its record, a succeeded one when traced.
+ * A `name` is a Standard execution's, chosen by the caller; an Express execution gets a random one.
+ */
 export const runExecution = async (
   bound: BoundMachine,
   input: unknown,
   trace: boolean,
+  named?: string,
 ): Promise<ExecutionRecord | undefined> => {
   const { machine, runner, tasks, retryIntervals } = bound;
-  const name = randomUUID();
-  const executionArn = `${machine.arn.replace(':stateMachine:', ':express:')}:${name}`;
+  const name = named ?? randomUUID();
+  const executionArn = `${machine.arn.replace(':stateMachine:', named ? ':execution:' : ':express:')}:${name}`;
   const path: string[] = [];
   const retries: Record<string, number> = {};
   const failed = (error: string): ExecutionRecord => ({

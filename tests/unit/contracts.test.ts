@@ -4,9 +4,13 @@ import {
   awardPointsInputSchema,
   journeyInputSchema,
   recordEventInputSchema,
+  scanPageInputSchema,
   sendEmailInputSchema,
+  sweepShardInputSchema,
 } from '../../domain/contracts/tasks.ts';
+import { broadcastDefinition } from '../../domain/workflow/broadcast-machine.ts';
 import { compileProject, PLACEHOLDERS } from '../../domain/workflow/compile.ts';
+import { sweepShardsDefinition } from '../../domain/workflow/sweep-shards-machine.ts';
 import { constant, fromPath, parametersFor } from '../../domain/workflow/task-parameters.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
 
@@ -105,5 +109,18 @@ describe('the task contracts', () => {
         stepID: constant('typo'),
       }),
     ).toThrow('send_email.stepID: the task');
+  });
+
+  it('hands the Broadcast’s ScanPage and the SweepShards worker every field their handlers parse', () => {
+    const scanSegments = broadcastDefinition().States.ScanSegments;
+    const scanPage = scanSegments.ItemProcessor.States.ScanPage.Parameters;
+    expect(Object.keys(resolve(scanPage))).toEqual(Object.keys(scanPageInputSchema.shape));
+    // The ScanPage state's input is the Map iteration's, which the ItemSelector builds.
+    const iteration = resolve(scanSegments.ItemSelector);
+    expect(scanPageInputSchema.omit({ broadcast: true, segment: true }).safeParse(iteration).error).toBe(
+      undefined,
+    );
+    const worker = resolve(sweepShardsDefinition().States.Shards.ItemSelector);
+    expect(Object.keys(worker)).toEqual(Object.keys(sweepShardInputSchema.shape));
   });
 });

@@ -39,6 +39,7 @@ describe('the CDK stack', () => {
       'functions/send-email.ts',
       'functions/journey.ts',
       'functions/sweep.ts',
+      'functions/sweep-shard.ts',
       'functions/redeem.ts',
     ]);
     for (const fn of Object.values(functions)) {
@@ -59,10 +60,10 @@ describe('the CDK stack', () => {
     expect(Object.keys(template.findOutputs('RedeemFunctionName'))).toEqual(['RedeemFunctionName']);
   });
 
-  it('deploys the ingest machine on the shop bus and each flow on the system bus, as Express state machines', () => {
+  it('deploys the ingest machine on the shop bus, each flow on the system bus and the sweep fan-out, as Express state machines', () => {
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
     expect(Object.values(machines).map((m) => m.Properties.StateMachineType)).toEqual(
-      Array(8).fill('EXPRESS'),
+      Array(9).fill('EXPRESS'),
     );
     const rules = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties)

@@ -163,17 +163,25 @@ describe('the sweeper with one failing customer', () => {
       schedules: [{ flowId: 'daily', every: 'day', at: '10:00' }],
     };
     const pub = publisher(() => false);
-    await sweep(config, deps(pub));
+    const broadcasts: string[] = [];
+    const broadcaster = {
+      start: async (name: string) => {
+        broadcasts.push(name);
+        return 'started' as const;
+      },
+    };
+    await sweep(config, { ...deps(pub), broadcaster });
     advance(2 * DAY);
-    const result = await sweep(config, deps(pub));
+    const result = await sweep(config, { ...deps(pub), broadcaster });
     const birthdays = pub.events.filter((e) => e.detailType === 'customer.date');
     expect(Object.fromEntries(birthdays.map((e) => [e.detail.customerId, e.time]))).toEqual({
       tokyo: '2026-12-10T00:00:00.000Z',
       utc: '2026-12-10T09:00:00.000Z',
       mars: '2026-12-10T09:00:00.000Z',
     });
-    // The later step ran: two days of the daily schedule for three customers.
-    expect(result).toMatchObject({ dates: 3, scheduled: 6, failed: 1 });
+    // The later step ran: two days of the daily schedule, a broadcast each.
+    expect(broadcasts).toEqual(['daily_20261209T100000Z', 'daily_20261210T100000Z']);
+    expect(result).toMatchObject({ dates: 3, scheduled: 2, failed: 1 });
     expect(failures).toEqual([{ step: 'date#birthday#09:00', customerId: 'mars', error: 'RangeError' }]);
   });
 });
