@@ -28,10 +28,11 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     )
     .use(parseInput(inputSchema))
     .handler(async (page, context) => {
-      const { scanner, publisher } = runtime();
+      const { scanner, publisher, clock } = runtime();
       return scanSegmentPages(page, {
         scanner,
         publisher,
+        clock,
         timeLeft: () => context.getRemainingTimeInMillis(),
       });
     });

@@ -6,7 +6,8 @@ import {
   scheduledTrigger,
 } from '../broadcast.ts';
 import { checkPublished } from '../contracts/published-events.ts';
-import type { EventPublisher, PublishedEvent } from '../ports.ts';
+import { profileAsOf } from '../customer.ts';
+import type { Clock, EventPublisher, PublishedEvent } from '../ports.ts';
 
 // One iteration of the Broadcast machine's scan loop: a bounded budget of Scan pages of one
 // segment, a trigger for every customer the flow admits, and the cursor to go on from. A crash
@@ -17,6 +18,8 @@ import type { EventPublisher, PublishedEvent } from '../ports.ts';
 export interface BroadcastDeps {
   scanner: ProfileScanner;
   publisher: EventPublisher;
+  /** Points figures are derived as of now (maturity and expiry are not written when they happen). */
+  clock: Clock;
   /** Milliseconds left before the invocation times out. */
   timeLeft?: (() => number) | undefined;
 }
@@ -60,7 +63,8 @@ export const scanSegmentPages = async (
   for (let page = 0; page < pagesPerCall; page++) {
     if (page > 0 && deps.timeLeft !== undefined && deps.timeLeft() < limits.safetyMs) break;
     const found = await deps.scanner.scanSegment(segment, totalSegments, next.after ?? undefined);
-    const admitted = found.profiles.filter((profile) => admits(broadcast, profile));
+    const now = deps.clock.now();
+    const admitted = found.profiles.filter((profile) => admits(broadcast, profileAsOf(profile, now)));
     await publishAll(
       deps.publisher,
       admitted.map((profile) => checkPublished(scheduledTrigger(broadcast, profile.customerId))),

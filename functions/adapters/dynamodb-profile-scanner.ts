@@ -5,8 +5,8 @@ import type { ProfileScanner, ProfileScanPage, ScanKey } from '#domain/broadcast
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CapacityMeter, profileItem } from './dynamodb-customer-store.ts';
 
-/** A profile without its points account: no entry condition reads it, and it is the large part. */
-const scannedProfile = profileItem.omit({ points: true });
+/** The whole profile: its points figures are derived as of the broadcast's time (see the use case). */
+const scannedProfile = profileItem;
 const scanKey = z.record(z.string(), z.union([z.string(), z.number()]));
 
 /**

@@ -5,12 +5,14 @@ import { type Broadcast, broadcastName, holds, type SegmentCursor } from '../../
 import type { SweepConfig } from '../../domain/contracts/sweep-input.ts';
 import { scanPageInputSchema } from '../../domain/contracts/tasks.ts';
 import { type CustomerProfile, newProfile } from '../../domain/customer.ts';
+import { emptyAccount } from '../../domain/loyalty/account.ts';
 import type { PublishedEvent } from '../../domain/ports.ts';
 import { scanSegmentPages } from '../../domain/use-cases/broadcast.ts';
 import { sweep } from '../../domain/use-cases/sweep.ts';
 import { broadcastDefinition } from '../../domain/workflow/broadcast-machine.ts';
 import { conditionRule } from '../../domain/workflow/conditions.ts';
 import type { Condition } from '../../domain/workflow/flow-schema.ts';
+import { systemClock } from '../../functions/commons/runtime.ts';
 import { InMemoryProfileScanner } from '../support/in-memory-profile-scanner.ts';
 import { InMemorySweepStore } from '../support/in-memory-sweep-store.ts';
 
@@ -47,7 +49,11 @@ const runMachine = async (
     overrides: {
       taskResourceLocalHandlers: {
         ScanPage: async (input: unknown) =>
-          scanSegmentPages(scanPageInputSchema.parse(input), { scanner, publisher: { publish } }),
+          scanSegmentPages(scanPageInputSchema.parse(input), {
+            scanner,
+            publisher: { publish },
+            clock: systemClock,
+          }),
       },
       retryIntervalOverrides: { ScanPage: 0 },
     },
@@ -200,6 +206,7 @@ describe('the Broadcast machine', () => {
       scanSegmentPages(page, {
         scanner: new InMemoryProfileScanner([nameless]),
         publisher: { publish: async (events) => void published.push(...events) },
+        clock: systemClock,
       }),
     ).rejects.toThrow('customer.scheduled: detail.customerId:');
     expect(published).toEqual([]);
@@ -269,5 +276,56 @@ describe('the sweeper and a scheduled flow', () => {
       [0, 0],
       [0, 0],
     ]);
+  });
+
+  it('admits by points as they stand at the broadcast, though the maturity was never written down', async () => {
+    const stored: CustomerProfile = {
+      ...newProfile('c-rich', 'rich@example.com', 'Rich', OCCURRENCE),
+      points: {
+        ...emptyAccount(),
+        pending: 600,
+        earned: 600,
+        lots: [
+          {
+            id: 'pending:2026-01-01',
+            points: 600,
+            remaining: 600,
+            status: 'pending',
+            earnedAt: '2025-12-02T00:00:00.000Z',
+            maturesAt: '2026-01-01T00:00:00.000Z',
+            expiresAt: '2027-01-01T00:00:00.000Z',
+          },
+        ],
+      },
+      pointsPending: 600,
+    };
+    const published: PublishedEvent[] = [];
+    const run = (at: string) =>
+      scanSegmentPages(
+        {
+          broadcast: { ...broadcast, when: [{ field: 'profile.pointsBalance', gte: 500 }] },
+          segment: 0,
+          totalSegments: 1,
+          pagesPerCall: 8,
+          cursor: {
+            after: null,
+            done: false,
+            scanned: 0,
+            matched: 0,
+            pages: 0,
+            readUnits: 0,
+            invocations: 0,
+          },
+        },
+        {
+          scanner: new InMemoryProfileScanner([stored]),
+          publisher: { publish: async (events) => void published.push(...events) },
+          clock: { now: () => new Date(at), sleep: async () => {} },
+        },
+      );
+    await run('2025-12-31T23:59:00.000Z');
+    expect(published).toEqual([]);
+    await run('2026-01-01T00:00:00.000Z');
+    expect(eventIds(published)).toEqual([`schedule:weekly-offer:${OCCURRENCE}:c-rich`]);
   });
 });
