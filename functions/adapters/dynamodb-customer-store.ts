@@ -164,36 +164,10 @@ export class DynamoDbCustomerStore implements CustomerStore {
     if (expectedVersion === undefined) names['#pk'] = TABLE_DESIGN.partitionKey;
     const values: Record<string, unknown> = { ':next': (expectedVersion ?? 0) + 1 };
     const sets = ['#version = :next', 'customerId = if_not_exists(customerId, :customerId)', '#type = :type'];
-    const removes: string[] = [];
     if (points) {
-      // The account and the figures templates and flow conditions read, always written together.
-      Object.assign(values, {
-        ':points': storedAccount(points),
-        ':available': points.available,
-        ':earned': points.earned,
-      });
-      sets.push('points = :points', 'pointsBalance = :available', 'lifetimePoints = :earned');
-      // Pending points and debt are shown only while there are some (bytes: see storedAccount).
-      for (const [field, value] of [
-        ['pointsPending', points.pending],
-        ['pointsDebt', points.debt],
-      ] as const) {
-        if (value === 0) removes.push(field);
-        else {
-          values[`:${field}`] = value;
-          sets.push(`${field} = :${field}`);
-        }
-      }
-      if (points.tier) {
-        values[':tier'] = points.tier.id;
-        sets.push('tier = :tier');
-      }
-    } else {
-      values[':zero'] = 0;
-      sets.push(
-        'pointsBalance = if_not_exists(pointsBalance, :zero)',
-        'lifetimePoints = if_not_exists(lifetimePoints, :zero)',
-      );
+      // The account alone: the figures flows and templates read are derived from it on read.
+      values[':points'] = storedAccount(points);
+      sets.push('points = :points');
     }
     names['#type'] = 'type';
     values[':type'] = 'profile';
@@ -208,7 +182,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     return {
       TableName: this.tableName,
       Key: this.key(customerId, keys.profile),
-      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
+      UpdateExpression: `SET ${sets.join(', ')}`,
       ConditionExpression:
         expectedVersion === undefined ? 'attribute_not_exists(#pk)' : '#version = :expected',
       ExpressionAttributeNames: names,

@@ -192,32 +192,47 @@ export const storedTimes = (times: Partial<Record<TimedField, string | undefined
     })
     .join(',');
 
-export const profileItem = z.object({
-  customerId: z.string(),
-  email: z.string(),
-  name: z.string(),
-  createdAt: z.string(),
-  registeredAt: optionalString,
-  timeZone: optionalString,
-  birthday: optionalString,
-  // Opt-in: a profile written before consent was recorded has none.
-  marketingConsent: z.boolean().default(false),
-  asOf: z.string().pipe(fieldTimes).optional(),
-  orderCount: z.number().default(0),
-  lifetimeSpendMinor: z.number().default(0),
-  refundedMinor: z.number().default(0),
-  firstOrderAt: optionalString,
-  lastOrderAt: optionalString,
-  pointsBalance: z.number().default(0),
-  pointsPending: z.number().optional(),
-  pointsDebt: z.number().optional(),
-  lifetimePoints: z.number().default(0),
-  tier: optionalString,
-  points: accountSchema.optional(),
-  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  tags: z.record(z.string(), z.boolean()).optional(),
-  version: z.number(),
-});
+export const profileItem = z
+  .object({
+    customerId: z.string(),
+    email: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    registeredAt: optionalString,
+    timeZone: optionalString,
+    birthday: optionalString,
+    // Opt-in: a profile written before consent was recorded has none.
+    marketingConsent: z.boolean().default(false),
+    asOf: z.string().pipe(fieldTimes).optional(),
+    orderCount: z.number().default(0),
+    lifetimeSpendMinor: z.number().default(0),
+    refundedMinor: z.number().default(0),
+    firstOrderAt: optionalString,
+    lastOrderAt: optionalString,
+    pointsBalance: z.number().default(0),
+    pointsPending: z.number().optional(),
+    pointsDebt: z.number().optional(),
+    lifetimePoints: z.number().default(0),
+    tier: optionalString,
+    points: accountSchema.optional(),
+    attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
+    tags: z.record(z.string(), z.boolean()).optional(),
+    version: z.number(),
+  })
+  // The figures flows and templates read are the account's, not stored beside it (bytes: a
+  // profile under 1 KB costs one write unit); a profile with no account shows none.
+  .transform((profile) =>
+    profile.points
+      ? {
+          ...profile,
+          pointsBalance: profile.points.available,
+          pointsPending: profile.points.pending || undefined,
+          pointsDebt: profile.points.debt || undefined,
+          lifetimePoints: profile.points.earned,
+          tier: profile.points.tier?.id ?? profile.tier,
+        }
+      : profile,
+  );
 export const orderItem = z.object({
   customerId: z.string(),
   orderId: z.string(),
