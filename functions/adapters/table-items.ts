@@ -162,36 +162,6 @@ export const storedAccount = (account: PointsAccount): string => {
   });
 };
 
-/** When each contact field was set, stored as `e<time>,n<time>,...` (a letter per field, base-36 times). */
-const FIELD_LETTERS = {
-  email: 'e',
-  name: 'n',
-  marketingConsent: 'm',
-  timeZone: 't',
-  birthday: 'b',
-} as const;
-type TimedField = keyof typeof FIELD_LETTERS;
-const fieldTimes = z.string().transform((text, ctx) => {
-  const times: Partial<Record<TimedField, string>> = {};
-  for (const part of text ? text.split(',') : []) {
-    const field = (Object.keys(FIELD_LETTERS) as TimedField[]).find((f) => FIELD_LETTERS[f] === part[0]);
-    const time = time36.safeParse(part.slice(1));
-    if (!field || !time.success) {
-      ctx.addIssue({ code: 'custom', message: `asOf: "${part}" is not a field and a time` });
-      return z.NEVER;
-    }
-    times[field] = time.data;
-  }
-  return times;
-});
-export const storedTimes = (times: Partial<Record<TimedField, string | undefined>>): string =>
-  (Object.keys(FIELD_LETTERS) as TimedField[])
-    .flatMap((field) => {
-      const at = times[field];
-      return at ? [`${FIELD_LETTERS[field]}${toTime36(at)}`] : [];
-    })
-    .join(',');
-
 export const profileItem = z
   .object({
     customerId: z.string(),
@@ -203,7 +173,15 @@ export const profileItem = z
     birthday: optionalString,
     // Opt-in: a profile written before consent was recorded has none.
     marketingConsent: z.boolean().default(false),
-    asOf: z.string().pipe(fieldTimes).optional(),
+    asOf: z
+      .object({
+        email: optionalString,
+        name: optionalString,
+        marketingConsent: optionalString,
+        timeZone: optionalString,
+        birthday: optionalString,
+      })
+      .optional(),
     orderCount: z.number().default(0),
     lifetimeSpendMinor: z.number().default(0),
     refundedMinor: z.number().default(0),
