@@ -26,8 +26,9 @@ describe('the commands a developer runs', () => {
         Resources: Record<string, { Type: string }>;
       };
       const types = Object.values(template.Resources).map((r) => r.Type);
-      expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(8);
-      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(6);
+      // Ingest, the seven shipped flows and SweepShards (no flow has a schedule: no Broadcast).
+      expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(9);
+      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(7);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
