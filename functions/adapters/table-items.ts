@@ -204,8 +204,8 @@ export const profileItem = z
       ? {
           ...profile,
           pointsBalance: profile.points.available,
-          pointsPending: profile.points.pending || undefined,
-          pointsDebt: profile.points.debt || undefined,
+          pointsPending: profile.points.pending,
+          pointsDebt: profile.points.debt,
           lifetimePoints: profile.points.earned,
           tier: profile.points.tier?.id ?? profile.tier,
         }
