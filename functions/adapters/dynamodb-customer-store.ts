@@ -39,6 +39,7 @@ import {
   rewardCouponItem,
   sendItem,
   storedAccount,
+  storedTimes,
   timerIndexItem,
 } from './table-items.ts';
 
@@ -174,7 +175,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     Object.entries(changes).forEach(([field, value], i) => {
       if (value === undefined) return;
       names[`#f${i}`] = field;
-      values[`:f${i}`] = value;
+      values[`:f${i}`] = field === 'asOf' && typeof value === 'object' ? storedTimes(value) : value;
       sets.push(`#f${i} = :f${i}`);
     });
     if (expectedVersion !== undefined) values[':expected'] = expectedVersion;

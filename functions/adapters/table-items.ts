@@ -162,6 +162,45 @@ export const storedAccount = (account: PointsAccount): string => {
   });
 };
 
+/**
+ * When each contact field was set, as one string `e<time>,n<time>,...` (a letter per field). A time
+ * in canonical form (`toISOString`) is written in base 36, any other as `=` and its exact text, so
+ * what reads back is the very text that was written and compares as it did (decision 35).
+ */
+const FIELD_LETTERS = {
+  email: 'e',
+  name: 'n',
+  marketingConsent: 'm',
+  timeZone: 't',
+  birthday: 'b',
+} as const;
+type TimedField = keyof typeof FIELD_LETTERS;
+const TIMED_FIELDS = Object.keys(FIELD_LETTERS) as TimedField[];
+const exactTime = (text: string): string => {
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) && new Date(ms).toISOString() === text ? ms.toString(36) : `=${text}`;
+};
+const fieldTimes = z.string().transform((text, ctx) => {
+  const times: Partial<Record<TimedField, string>> = {};
+  for (const part of text ? text.split(',') : []) {
+    const field = TIMED_FIELDS.find((f) => FIELD_LETTERS[f] === part[0]);
+    const value = part.slice(1);
+    if (!field || (!value.startsWith('=') && !/^[0-9a-z]{1,10}$/.test(value))) {
+      ctx.addIssue({ code: 'custom', message: `asOf: "${part}" is not a field and a time` });
+      return z.NEVER;
+    }
+    times[field] = value.startsWith('=')
+      ? value.slice(1)
+      : new Date(Number.parseInt(value, 36)).toISOString();
+  }
+  return times;
+});
+export const storedTimes = (times: Partial<Record<TimedField, string | undefined>>): string =>
+  TIMED_FIELDS.flatMap((field) => {
+    const at = times[field];
+    return at ? [`${FIELD_LETTERS[field]}${exactTime(at)}`] : [];
+  }).join(',');
+
 export const profileItem = z
   .object({
     customerId: z.string(),
@@ -173,15 +212,7 @@ export const profileItem = z
     birthday: optionalString,
     // Opt-in: a profile written before consent was recorded has none.
     marketingConsent: z.boolean().default(false),
-    asOf: z
-      .object({
-        email: optionalString,
-        name: optionalString,
-        marketingConsent: optionalString,
-        timeZone: optionalString,
-        birthday: optionalString,
-      })
-      .optional(),
+    asOf: z.string().pipe(fieldTimes).optional(),
     orderCount: z.number().default(0),
     lifetimeSpendMinor: z.number().default(0),
     refundedMinor: z.number().default(0),

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { emptyAccount, type PointsAccount } from '../../domain/loyalty/account.ts';
-import { accountSchema, storedAccount } from '../../functions/adapters/table-items.ts';
+import {
+  accountSchema,
+  profileItem,
+  storedAccount,
+  storedTimes,
+} from '../../functions/adapters/table-items.ts';
 
 // The points account is stored as one compact string (decision 35): whatever goes in comes back.
 
@@ -66,6 +71,15 @@ describe('the stored points account', () => {
 
   it('takes far fewer bytes than the account as JSON', () => {
     expect(storedAccount(rich).length).toBeLessThan(JSON.stringify(rich).length * 0.6);
+  });
+
+  it('reads back the very text of when each contact field was set, canonical or not', () => {
+    const asOf = { email: '2026-11-20T10:15:00.123Z', name: '2026-03-01T00:00:00Z', birthday: '2026-03-01' };
+    const item = { customerId: 'c-1', email: 'a@example.com', name: 'A', createdAt: asOf.email, version: 1 };
+    const stored = storedTimes(asOf);
+    expect(stored.length).toBeLessThan(JSON.stringify(asOf).length);
+    expect(profileItem.parse({ ...item, asOf: stored }).asOf).toEqual(asOf);
+    expect(profileItem.safeParse({ ...item, asOf: 'zk2j3' }).success).toBe(false);
   });
 
   it('refuses a stored account that is not what it writes, naming the field', () => {
