@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import type { Signer } from './ports.ts';
+import { senderDomain } from './program.ts';
 
 // The token in an unsubscribe link (RFC 8058): whom and which topic it opts out, and when it was
 // issued, signed with a key only Rapport holds. It never expires: a link in a year-old email must
@@ -112,3 +113,28 @@ export const unsubscribeHeaders = (
   'List-Unsubscribe': `<${url}>, <mailto:unsubscribe@${mailDomain}?subject=${token}>`,
   'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click',
 });
+
+/** Where links point and what signs them: the unsubscribe endpoint's base URL and its key. */
+export interface UnsubscribeLinks {
+  baseUrl: string;
+  signer: Signer;
+}
+
+/**
+ * The opt-out link of one email and its headers, or undefined for a transactional one (a receipt
+ * is not something to unsubscribe from). An email without a topic counts as marketing to all topics.
+ */
+export const unsubscribeLinkFor = async (
+  email: { customerId: string; topic?: { id: string; transactional: boolean } | undefined; from: string },
+  links: UnsubscribeLinks | undefined,
+  now: Date,
+): Promise<{ url: string; headers: Record<string, string> } | undefined> => {
+  if (email.topic?.transactional || !links) return undefined;
+  const token = await issueUnsubscribeToken(links.signer, {
+    customerId: email.customerId,
+    topic: email.topic?.id ?? ALL_TOPICS,
+    issuedAt: now.toISOString(),
+  });
+  const url = unsubscribeUrl(links.baseUrl, token);
+  return { url, headers: unsubscribeHeaders(url, token, senderDomain(email.from)) };
+};
