@@ -23,6 +23,7 @@ export const MAX_BODY_BYTES = 4096;
 export const requestSchema = z.object({
   rawPath: z.string().max(MAX_TOKEN_LENGTH + 16),
   requestContext: z.object({ http: z.object({ method: z.string() }) }),
+  headers: z.record(z.string(), z.string()).default({}),
   body: z.string().optional(),
   isBase64Encoded: z.boolean().default(false),
 });
@@ -31,6 +32,15 @@ const formSchema = z.object({
   topic: z.string().max(64),
   granted: z.enum(['true', 'false']).transform((v) => v === 'true'),
 });
+
+/**
+ * RFC 8058's POST: `List-Unsubscribe=One-Click`, form-encoded or (as the RFC's own example sends it)
+ * multipart/form-data.
+ */
+const isOneClick = (body: string, contentType: string): boolean =>
+  /^multipart\/form-data/i.test(contentType)
+    ? /name="?List-Unsubscribe"?[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\nOne-Click\r?\n/i.test(body)
+    : new URLSearchParams(body).get('List-Unsubscribe') === 'One-Click';
 
 const HEADERS = {
   'content-type': 'text/html; charset=utf-8',
@@ -98,7 +108,7 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
         return html(413, renderMessagePage('Too large', 'This request is larger than any form of ours.'));
       const fields = new URLSearchParams(body);
 
-      if (fields.get('List-Unsubscribe') === 'One-Click') {
+      if (isOneClick(body, request.data.headers['content-type'] ?? '')) {
         const done = await unsubscribeOneClick(token, deps);
         if (done.status !== 'ok') return refused(done);
         countMetric(base.metrics, 'Unsubscribes', 1);
