@@ -1,5 +1,6 @@
+import { mailPermission } from '../consent.ts';
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, profileAsOf, topicPermission } from '../customer.ts';
+import { firstName, profileAsOf } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
@@ -29,8 +30,9 @@ export const sendEmail = async (
   if (!stored) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
   const profile = profileAsOf(stored, clock.now());
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
-  const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
-  if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
+  // Every email has a topic (the compiler refuses a send without one); without, it is marketing.
+  const permission = mailPermission(profile, input.topic ?? { id: 'marketing', transactional: false });
+  if (!permission.receives) return { status: 'skipped', reason: permission.reason };
 
   // One-click unsubscribe (RFC 8058): a marketing email carries its signed opt-out link, in the
   // List-Unsubscribe headers and for the template's footer.
