@@ -148,6 +148,8 @@ export interface OutgoingEmail {
   html: string;
   text: string;
   tags: Record<string, string>;
+  /** Extra message headers (List-Unsubscribe on marketing email). */
+  headers?: Record<string, string> | undefined;
 }
 
 export interface Mailer {

@@ -11,6 +11,7 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
@@ -151,9 +152,38 @@ export class RapportStack extends Stack {
       couponKey.grantRead(issuer);
       issuer.addEnvironment('COUPON_KEY_SECRET_ARN', couponKey.secretArn);
     }
+    // One-click unsubscribe (RFC 8058): a public HTTPS endpoint by design, since mailbox providers
+    // and recipients call it with no credentials; the signed token in the path is the credential.
+    // Its key is its own, so the public function never holds the coupon key.
+    const unsubscribeKey = new Secret(this, 'UnsubscribeKey', {
+      description: 'Rapport: the key unsubscribe links are signed with',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(unsubscribeKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating would break the unsubscribe link in every email already sent, and those must keep working; the key never leaves SendEmail and Unsubscribe.',
+    });
+    const unsubscribe = fn('Unsubscribe', 'functions/unsubscribe.ts');
+    unsubscribe.addEnvironment('RAPPORT_PROGRAM', programJson);
+    const unsubscribeUrl = unsubscribe.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    for (const signer of [sendEmail, unsubscribe]) {
+      unsubscribeKey.grantRead(signer);
+      signer.addEnvironment('UNSUBSCRIBE_KEY_SECRET_ARN', unsubscribeKey.secretArn);
+    }
+    sendEmail.addEnvironment('UNSUBSCRIBE_URL', unsubscribeUrl.url);
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
-    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, sweepShard, redeem]) {
+    for (const fn of [
+      recordEvent,
+      awardPoints,
+      sendEmail,
+      journey,
+      sweeper,
+      sweepShard,
+      redeem,
+      unsubscribe,
+    ]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
@@ -350,6 +380,10 @@ export class RapportStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'RedeemFunctionName', { value: redeem.functionName });
+    new CfnOutput(this, 'UnsubscribeUrl', {
+      value: unsubscribeUrl.url,
+      description: 'The one-click unsubscribe endpoint marketing emails link to',
+    });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
   }
 }

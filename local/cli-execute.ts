@@ -72,6 +72,7 @@ const serveBanner = (events: string, runtime: LocalRapport) => {
   out(`  EventBridge endpoint  ${events}`);
   out(`  DynamoDB Local        ${runtime.dynamo.endpoint}  (table ${runtime.names.tableName})`);
   out(`  SES inbox             ${runtime.ses.endpoint}`);
+  out(`  Unsubscribe endpoint  ${runtime.unsubscribeUrl}u/TOKEN  (the links in the emails)`);
   out(`  Rejected events       .rapport/rejected.ndjson`);
   out('Press Ctrl-C to stop.');
 };
@@ -92,6 +93,7 @@ const announceStack = (runtime: LocalRapport, eventsEndpoint: string) =>
     region: LOCAL_REGION,
     eventsEndpoint,
     sesEndpoint: runtime.ses.endpoint,
+    unsubscribeUrl: runtime.unsubscribeUrl,
     startedAt: new Date().toISOString(),
   });
 
@@ -152,8 +154,10 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       return report.mismatches.length === 0 ? 0 : 1;
     }
     case 'serve': {
-      const runtime = await LocalRapport.start();
-      const { server, endpoint } = await startEventsEndpoint(runtime, invocation.values.port ?? 4010);
+      const port = invocation.values.port ?? 4010;
+      // The unsubscribe endpoint beside the events one (4011 by default), so links in emails stay stable.
+      const runtime = await LocalRapport.start({ unsubscribePort: port === 0 ? 0 : port + 1 });
+      const { server, endpoint } = await startEventsEndpoint(runtime, port);
       announceStack(runtime, endpoint);
       try {
         serveBanner(endpoint, runtime);

@@ -201,7 +201,11 @@ export const COMMANDS = {
     summary: 'Start the local stack and keep it up: send events with the AWS CLI or any SDK',
     details: ['Ctrl-C stops it. While it is up, .rapport/stack.json says where it is.'],
     positionals: { min: 0, max: 0 },
-    options: { port: port('the EventBridge endpoint port (default 4010; 0 picks a free one)') },
+    options: {
+      port: port(
+        'the EventBridge endpoint port (default 4010; 0 picks a free one); unsubscribe links are served on the next one',
+      ),
+    },
   }),
   customer: command({
     arguments: 'ID [--json] [--endpoint URL --table NAME] [--region R] [--as-of TIME]',

@@ -1,4 +1,5 @@
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '#domain/errors.ts';
@@ -14,6 +15,7 @@ import {
   startDynamoDbLocal,
   startSesLocal,
 } from './emulators.ts';
+import { startFunctionUrl } from './function-url.ts';
 import {
   AccessDeniedError,
   acceptEntries,
@@ -78,6 +80,8 @@ export interface LocalRuntimeOptions {
   decorateIntegration?: (resource: string, invoke: Invoke) => Invoke;
   dynamoDbPort?: number;
   sesPort?: number;
+  /** The port of the Unsubscribe function's URL on localhost (default: a free one). */
+  unsubscribePort?: number;
   /** Another workflows folder (simulations, tests); default workflows/. */
   workflowsDir?: string;
   /** Deploy only these flows (a simulation of one flow). */
@@ -101,6 +105,9 @@ export class LocalRapport {
   private integrations: Record<string, Invoke> = {};
   private machines: StateMachines;
   private inspector?: DynamoDbStore;
+  /** The Unsubscribe function's URL on localhost, which locally sent emails link to. */
+  unsubscribeUrl = '';
+  private unsubscribeServer?: Server;
 
   private constructor(
     public stack: LocalStack,
@@ -148,7 +155,18 @@ export class LocalRapport {
         names,
         options,
       );
-      await runtime.bind();
+      const { server, url } = await startFunctionUrl(
+        (event) => runtime.invoke('Unsubscribe', event),
+        options.unsubscribePort,
+      );
+      runtime.unsubscribeServer = server;
+      runtime.unsubscribeUrl = url;
+      try {
+        await runtime.bind();
+      } catch (error) {
+        server.close();
+        throw error;
+      }
       return runtime;
     } catch (error) {
       await Promise.all([dynamo.stop(), ses.stop()]);
@@ -161,6 +179,7 @@ export class LocalRapport {
     this.lambdas = await bindHandlers(this.stack, {
       dynamoDbEndpoint: this.dynamo.endpoint,
       sesEndpoint: this.ses.endpoint,
+      unsubscribeUrl: this.unsubscribeUrl,
       clock: this.clock,
       meter: this.options.meter,
       write: (line) => this.log.write(`${line}\n`),
@@ -445,6 +464,12 @@ export class LocalRapport {
     await Promise.all([
       this.dynamo.stop(),
       this.ses.stop(),
+      new Promise<void>((resolve) => {
+        const server = this.unsubscribeServer;
+        if (!server) return resolve();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
       new Promise<void>((resolve) => this.log.end(() => resolve())),
     ]);
   }

@@ -5,6 +5,7 @@ import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
 import { renderEmail } from '../templates.ts';
+import { type UnsubscribeLinks, unsubscribeLinkFor } from '../unsubscribe.ts';
 import { retryTransient } from './retry.ts';
 
 export type { SendEmailInput } from '../contracts/tasks.ts';
@@ -22,7 +23,7 @@ export type SendEmailResult =
  */
 export const sendEmail = async (
   input: SendEmailInput,
-  deps: { store: CustomerStore; mailer: Mailer; clock: Clock },
+  deps: { store: CustomerStore; mailer: Mailer; clock: Clock; unsubscribe?: UnsubscribeLinks | undefined },
 ): Promise<SendEmailResult> => {
   const { store, mailer, clock } = deps;
   const stored = await store.getProfile(input.customerId);
@@ -33,6 +34,14 @@ export const sendEmail = async (
   const permission = mailPermission(profile, input.topic ?? { id: 'marketing', transactional: false });
   if (!permission.receives) return { status: 'skipped', reason: permission.reason };
 
+  // One-click unsubscribe (RFC 8058): a marketing email carries its signed opt-out link, in the
+  // List-Unsubscribe headers and for the template's footer.
+  const unsubscribe = await unsubscribeLinkFor(
+    { customerId: input.customerId, topic: input.topic, from: input.sender.from },
+    deps.unsubscribe,
+    clock.now(),
+  );
+
   const rendered = renderEmail(input.template, {
     customer: {
       ...profile,
@@ -41,6 +50,7 @@ export const sendEmail = async (
     },
     event: input.context.event,
     steps: input.context.steps,
+    unsubscribe_url: unsubscribe?.url,
   });
 
   const claim = await store.claimSend({
@@ -61,6 +71,7 @@ export const sendEmail = async (
       replyTo: input.sender.replyTo,
       ...rendered,
       tags: { flow: input.flowId, step: input.stepId, template: input.template.id },
+      headers: unsubscribe?.headers,
     });
     // It went: a throttle must not leave it looking unsent-or-unknown ('sending').
     await retryTransient(clock, () => store.completeSend(input.customerId, key, messageId));

@@ -41,6 +41,7 @@ describe('the CDK stack', () => {
       'functions/sweep.ts',
       'functions/sweep-shard.ts',
       'functions/redeem.ts',
+      'functions/unsubscribe.ts',
     ]);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
@@ -168,32 +169,81 @@ describe('the CDK stack', () => {
     });
   });
 
-  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
-    const [secretId, ...others] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
-    expect(others).toEqual([]);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
-    });
+  /** The functions whose environment names the secret, and the roles allowed to read it: the same. */
+  const secretUse = (variable: string, secretId: string) => {
     const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
-    const withKey = functions
-      .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
-      .map(([, fn]) => fn.Metadata['rapport:entry']);
-    expect(withKey).toEqual(['functions/journey.ts', 'functions/redeem.ts']);
     for (const [, fn] of functions)
-      expect(fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN ?? { Ref: secretId }).toEqual({
-        Ref: secretId,
-      });
+      expect(fn.Properties.Environment.Variables[variable] ?? { Ref: secretId }).toEqual({ Ref: secretId });
+    const holders = functions.filter(([, fn]) => fn.Properties.Environment.Variables[variable]);
     const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
-      JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+      policy.Properties.PolicyDocument.Statement.some(
+        (s: { Action: unknown; Resource: unknown }) =>
+          JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(s.Resource) === JSON.stringify({ Ref: secretId }),
+      ),
     );
     expect(
       readers.flatMap((policy) => policy.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort(),
-    ).toEqual(
-      functions
-        .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
-        .map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0])
-        .sort(),
+    ).toEqual(holders.map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0]).sort());
+    return holders.map(([, fn]) => fn.Metadata['rapport:entry']);
+  };
+  const secretNamed = (description: string) => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { Description: description },
+    });
+    expect(Object.values(secrets).map((s) => s.Properties.GenerateSecretString)).toEqual([
+      { PasswordLength: 64, ExcludePunctuation: true },
+    ]);
+    return Object.keys(secrets)[0] ?? '';
+  };
+
+  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+    const secretId = secretNamed('Rapport: the key coupon codes are signed with');
+    expect(secretUse('COUPON_KEY_SECRET_ARN', secretId)).toEqual([
+      'functions/journey.ts',
+      'functions/redeem.ts',
+    ]);
+  });
+
+  it('signs unsubscribe links with a key of their own that only the mailer and the endpoint read', () => {
+    const secretId = secretNamed('Rapport: the key unsubscribe links are signed with');
+    expect(secretUse('UNSUBSCRIBE_KEY_SECRET_ARN', secretId)).toEqual([
+      'functions/send-email.ts',
+      'functions/unsubscribe.ts',
+    ]);
+  });
+
+  it('serves the unsubscribe endpoint on a public function URL that the mailer links to', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(urls).toHaveLength(1);
+    const functions = template.findResources('AWS::Lambda::Function');
+    const [unsubscribeId] = Object.entries(functions).find(
+      ([, fn]) => fn.Metadata['rapport:entry'] === 'functions/unsubscribe.ts',
+    ) ?? [''];
+    const urlId = Object.keys(template.findResources('AWS::Lambda::Url'))[0];
+    // Public by design: mailbox providers POST the one-click unsubscribe with no credentials.
+    expect(urls[0]?.Properties).toMatchObject({
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [unsubscribeId, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionUrlAuthType: 'NONE',
+      Principal: '*',
+    });
+    const sendEmail = Object.values(functions).find(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/send-email.ts',
     );
+    expect(sendEmail?.Properties.Environment.Variables.UNSUBSCRIBE_URL).toEqual({
+      'Fn::GetAtt': [urlId, 'FunctionUrl'],
+    });
+    expect(
+      JSON.parse(functions[unsubscribeId]?.Properties.Environment.Variables.RAPPORT_PROGRAM).topics,
+    ).toEqual(shippedProgram().topics);
+    expect(template.findOutputs('UnsubscribeUrl').UnsubscribeUrl?.Value).toEqual({
+      'Fn::GetAtt': [urlId, 'FunctionUrl'],
+    });
   });
 
   it('lets the mailer send only as the program sender, never from any identity', () => {
