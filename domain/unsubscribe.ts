@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ALL_MARKETING } from './consent.ts';
 import type { Signer } from './ports.ts';
 import { senderDomain } from './program.ts';
 
@@ -6,8 +7,8 @@ import { senderDomain } from './program.ts';
 // issued, signed with a key only Rapport holds. It never expires: a link in a year-old email must
 // still unsubscribe. It is a bearer credential for one customer's consent and nothing else.
 
-/** The topic key meaning "every marketing topic" (the profile's consent uses the same key). */
-export const ALL_TOPICS = '*';
+/** The topic key meaning "every marketing topic": the profile's consent key, one constant. */
+export const ALL_TOPICS = ALL_MARKETING;
 
 /** Longer than any token we issue (a 128-character id of 4-byte characters) and short enough to refuse early. */
 export const MAX_TOKEN_LENGTH = 1024;
