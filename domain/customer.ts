@@ -1,5 +1,6 @@
 import type { CustomerRegistered, OrderPlaced } from './events.ts';
 import { accountAt, type PointsAccount } from './loyalty/account.ts';
+import type { Suppression } from './reputation.ts';
 
 /** The customer record: one item per customer, updated on every event. */
 export interface CustomerProfile {
@@ -31,6 +32,8 @@ export interface CustomerProfile {
   /** Attributes and tags that flows set (update_profile); tags are a set kept as a map. */
   attributes?: Record<string, string | number | boolean> | undefined;
   tags?: Record<string, boolean> | undefined;
+  /** A hard bounce or complaint SES reported for the address (domain/reputation.ts). */
+  suppression?: Suppression | undefined;
   version: number;
 }
 

@@ -2,7 +2,8 @@ import type { SendEmailInput } from '../contracts/tasks.ts';
 import { firstName, profileAsOf, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
-import type { Clock, CustomerStore, Mailer } from '../ports.ts';
+import type { Clock, CustomerStore, Mailer, ReputationStore } from '../ports.ts';
+import { reputationTags, sendingIdentity, suppressionBlocks } from '../reputation.ts';
 import { renderEmail } from '../templates.ts';
 import { retryTransient } from './retry.ts';
 
@@ -21,7 +22,7 @@ export type SendEmailResult =
  */
 export const sendEmail = async (
   input: SendEmailInput,
-  deps: { store: CustomerStore; mailer: Mailer; clock: Clock },
+  deps: { store: CustomerStore; mailer: Mailer; clock: Clock; reputation: Pick<ReputationStore, 'getPause'> },
 ): Promise<SendEmailResult> => {
   const { store, mailer, clock } = deps;
   const stored = await store.getProfile(input.customerId);
@@ -30,6 +31,14 @@ export const sendEmail = async (
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
   const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
   if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
+
+  // Reputation (domain/reputation.ts): a suppressed address, and marketing from a paused identity.
+  const transactional = input.topic?.transactional ?? false;
+  if (suppressionBlocks(profile.suppression, transactional))
+    return { status: 'skipped', reason: 'suppressed' };
+  const identity = sendingIdentity(input.sender.from);
+  if (!transactional && (await deps.reputation.getPause(identity))?.status === 'paused')
+    return { status: 'skipped', reason: 'paused' };
 
   const rendered = renderEmail(input.template, {
     customer: {
@@ -58,7 +67,12 @@ export const sendEmail = async (
       from: input.sender.from,
       replyTo: input.sender.replyTo,
       ...rendered,
-      tags: { flow: input.flowId, step: input.stepId, template: input.template.id },
+      tags: {
+        flow: input.flowId,
+        step: input.stepId,
+        template: input.template.id,
+        ...reputationTags(input.customerId, identity),
+      },
     });
     // It went: a throttle must not leave it looking unsent-or-unknown ('sending').
     await retryTransient(clock, () => store.completeSend(input.customerId, key, messageId));
