@@ -26,8 +26,14 @@ export class DynamoDbReputationStore extends DynamoDbCustomerStore implements Re
     return {
       TableName: this.tableName,
       Key: this.hourKey(identity, hour),
-      UpdateExpression: 'SET #type = :type, identity = :identity, #hour = :hour, #ttl = :ttl ADD #n :n',
-      ExpressionAttributeNames: { '#type': 'type', '#hour': 'hour', '#ttl': ttl, '#n': field },
+      UpdateExpression: 'SET #type = :type, #identity = :identity, #hour = :hour, #ttl = :ttl ADD #n :n',
+      ExpressionAttributeNames: {
+        '#type': 'type',
+        '#identity': 'identity',
+        '#hour': 'hour',
+        '#ttl': ttl,
+        '#n': field,
+      },
       ExpressionAttributeValues: {
         ':type': 'reputation-hour',
         ':identity': identity,
