@@ -11,15 +11,6 @@ export interface Suppression {
 }
 
 /**
- * Whether a suppression stops a send. A hard bounce stops everything: the address does not exist,
- * every send bounces again and counts against the sender (SES drops it anyway). A complaint stops
- * marketing only: the customer objected to what we sent unasked, not to the receipt of an order
- * they placed, and a receipt is mail they need.
- */
-export const suppressionBlocks = (suppression: Suppression | undefined, transactional: boolean): boolean =>
-  suppression !== undefined && (suppression.reason === 'hard-bounce' || !transactional);
-
-/**
  * The profile change a bounce or complaint makes: the newer fact wins, so a late duplicate or an
  * older event changes nothing, and a repeat of the same event is `undefined` (nothing to write).
  */

@@ -1,6 +1,13 @@
+import { ALL_MARKETING } from '../consent.ts';
 import { changesForOrder, changesForRegistration } from '../customer.ts';
 import { InvalidEventError, NotFoundError } from '../errors.ts';
-import type { CommerceEvent, CustomerRegistered, OrderPlaced, OrderRefunded } from '../events.ts';
+import type {
+  CommerceEvent,
+  ConsentChanged,
+  CustomerRegistered,
+  OrderPlaced,
+  OrderRefunded,
+} from '../events.ts';
 import { earn, reverse } from '../loyalty/account.ts';
 import {
   countTowardsTier,
@@ -14,6 +21,7 @@ import {
 import { formatMoney, toMinorUnits } from '../money.ts';
 import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
+import { changeConsent, checkTopics } from './consent.ts';
 import { fixedAward, openAccount, pointsWrite } from './points.ts';
 import { withOptimisticRetry } from './retry.ts';
 
@@ -27,6 +35,7 @@ export type RecordResult = (
   | { outcome: 'applied' | 'duplicate'; type: 'customer.registered' }
   | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number; points: number }
   | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number }
+  | { outcome: 'applied' | 'duplicate'; type: 'customer.consent-changed' }
 ) & {
   /** The account has events to publish (a tier change, an expiry warning). */
   outbox?: boolean;
@@ -59,7 +68,26 @@ export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promi
       const result = await recordRefund(event.eventId, event.detail, deps);
       return { type: event.type, ...result, publish: result.recordedBy === event.eventId };
     }
+    case 'customer.consent-changed':
+      return { type: event.type, publish: true, outcome: await recordConsentChange(event.detail, deps) };
   }
+};
+
+/** The shop's word on consent, by the same rule as every other source; the customer must exist. */
+const recordConsentChange = async (change: ConsentChanged, deps: RecordDeps) => {
+  const topics = {
+    ...(change.marketingConsent === undefined ? {} : { [ALL_MARKETING]: change.marketingConsent }),
+    ...change.consent,
+  };
+  checkTopics(change.consent ?? {}, deps.program, 'detail.consent');
+  const { outcome } = await changeConsent(
+    { customerId: change.customerId, topics, at: change.changedAt, source: 'shop' },
+    deps,
+  );
+  // Consent needs the customer's record (an address to honour it for); a change that outran the
+  // registration is retried until it lands.
+  if (outcome === 'no-customer') throw new NotFoundError(`customer ${change.customerId} has no record yet`);
+  return outcome === 'applied' ? ('applied' as const) : ('duplicate' as const);
 };
 
 const requireProgramCurrency = (currency: string, program: Program): void => {
@@ -77,6 +105,7 @@ const recordRegistration = async (
   { store, clock, program }: RecordDeps,
 ) => {
   const signup = program.awards.signup;
+  checkTopics(event.consent ?? {}, program, 'detail.consent');
   const entryId = `award:signup:${event.customerId}`;
   let outbox = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {

@@ -1,3 +1,4 @@
+import { ALL_MARKETING } from '../consent.ts';
 import type { SesEvent } from '../contracts/ses-event.ts';
 import type { Clock, CustomerStore, ReputationStore, WriteOutcome } from '../ports.ts';
 import {
@@ -8,6 +9,7 @@ import {
   suppressionChange,
   windowHours,
 } from '../reputation.ts';
+import { type ConsentChangeOutcome, changeConsent } from './consent.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 export interface SesEventResult {
@@ -17,6 +19,8 @@ export interface SesEventResult {
   customerId?: string | undefined;
   counted?: 'applied' | 'duplicate' | undefined;
   suppression?: 'applied' | 'unchanged' | 'no-customer' | 'other-address' | undefined;
+  /** A complaint opts the customer out of every marketing topic (source `complaint`). */
+  optOut?: ConsentChangeOutcome | undefined;
   paused?: 'applied' | 'already-paused' | undefined;
 }
 
@@ -61,6 +65,14 @@ export const recordSesEvent = async (
 
   if (customerId !== undefined) {
     result.suppression = await suppress(customerId, feedback.suppression, feedback.recipients, deps);
+    // Not for an address the customer has replaced since: the complaint was not the new address's.
+    if (feedback.kind === 'complaints' && result.suppression !== 'other-address') {
+      const { outcome } = await changeConsent(
+        { customerId, topics: { [ALL_MARKETING]: false }, at: feedback.suppression.at, source: 'complaint' },
+        deps,
+      );
+      result.optOut = outcome;
+    }
   }
   // Counted in the hour of the send it answers, so it meets the sends it is a rate of.
   result.counted = await reputation.countFeedback(

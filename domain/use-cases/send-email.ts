@@ -1,9 +1,10 @@
+import { mailPermission } from '../consent.ts';
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, profileAsOf, topicPermission } from '../customer.ts';
+import { firstName, profileAsOf } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer, ReputationStore } from '../ports.ts';
-import { reputationTags, sendingIdentity, suppressionBlocks } from '../reputation.ts';
+import { reputationTags, sendingIdentity } from '../reputation.ts';
 import { renderEmail } from '../templates.ts';
 import { retryTransient } from './retry.ts';
 
@@ -29,15 +30,16 @@ export const sendEmail = async (
   if (!stored) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
   const profile = profileAsOf(stored, clock.now());
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
-  const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
-  if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
+  // Every email has a topic (the compiler refuses a send without one); without, it is marketing.
+  const permission = mailPermission(profile, input.topic ?? { id: 'marketing', transactional: false });
+  if (!permission.receives) return { status: 'skipped', reason: permission.reason };
 
-  // Reputation (domain/reputation.ts): a suppressed address, and marketing from a paused identity.
-  const transactional = input.topic?.transactional ?? false;
-  if (suppressionBlocks(profile.suppression, transactional))
-    return { status: 'skipped', reason: 'suppressed' };
+  // Reputation (domain/reputation.ts): marketing from a paused identity waits for a review.
   const identity = sendingIdentity(input.sender.from);
-  if (!transactional && (await deps.reputation.getPause(identity))?.status === 'paused')
+  if (
+    !(input.topic?.transactional ?? false) &&
+    (await deps.reputation.getPause(identity))?.status === 'paused'
+  )
     return { status: 'skipped', reason: 'paused' };
 
   const rendered = renderEmail(input.template, {

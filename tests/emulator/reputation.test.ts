@@ -50,7 +50,14 @@ describe('suppression and the reputation pause on the local stack', () => {
         '2026-01-01T00:00:00Z',
       );
       const changes = { email, name, createdAt, orderCount, lifetimeSpendMinor, refundedMinor };
-      await runtime.store().saveProfile(customer(n), { ...changes, marketingConsent: true }, undefined, '');
+      await runtime
+        .store()
+        .saveProfile(
+          customer(n),
+          { ...changes, consent: { '*': { granted: true, at: createdAt, source: 'registration' } } },
+          undefined,
+          '',
+        );
     }
   };
   const send = (n: number, stepId: string, transactional = false) =>
@@ -117,7 +124,10 @@ describe('suppression and the reputation pause on the local stack', () => {
       reason: 'hard-bounce',
       at: new Date(START + 20 * 60_000).toISOString(),
     });
-    expect(await send(3, 'receipt', true)).toEqual({ status: 'skipped', reason: 'suppressed' });
+    expect(await send(3, 'receipt', true)).toEqual({
+      status: 'skipped',
+      reason: `address suppressed after a hard-bounce ${new Date(START + 20 * 60_000).toISOString()}`,
+    });
     expect((await runtime.store().getProfile(customer(9)))?.suppression).toBeUndefined();
 
     expect(await send(201, 'promo')).toEqual({ status: 'skipped', reason: 'paused' });
@@ -161,7 +171,12 @@ describe('suppression and the reputation pause on the local stack', () => {
     await runtime.drain();
     const profile = await runtime.store().getProfile(customer(20));
     expect(profile?.suppression?.reason).toBe('complaint');
-    expect(await send(20, 'promo-later')).toEqual({ status: 'skipped', reason: 'suppressed' });
+    // ... and opts them out of every marketing topic, as an unsubscribe-all would.
+    expect(profile?.consent?.['*']).toMatchObject({ granted: false, source: 'complaint' });
+    expect(await send(20, 'promo-later')).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringMatching(/^address suppressed after a complaint /),
+    });
     expect(await send(20, 'receipt', true)).toMatchObject({ status: 'sent' });
     const [hour] = await reputation.buckets(identity, '2026-03-02T09', '2026-03-02T09');
     expect(hour).toMatchObject({ complaints: 1 });

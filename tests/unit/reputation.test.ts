@@ -7,7 +7,6 @@ import {
   readReputationTag,
   reputationFigures,
   reputationTags,
-  suppressionBlocks,
   windowHours,
 } from '../../domain/reputation.ts';
 import { recordSesEvent } from '../../domain/use-cases/reputation.ts';
@@ -53,17 +52,6 @@ describe('the customer and identity tags on every send', () => {
     }
     expect(readReputationTag(asSesTags(tags), 'customer')).toBe(id);
     expect(readReputationTag(asSesTags(tags), 'identity')).toBe('example.com');
-  });
-});
-
-describe('suppression', () => {
-  it('stops every email after a hard bounce and only marketing after a complaint', () => {
-    const at = '2026-11-24T12:00:00Z';
-    expect(suppressionBlocks({ reason: 'hard-bounce', at }, true)).toBe(true);
-    expect(suppressionBlocks({ reason: 'hard-bounce', at }, false)).toBe(true);
-    expect(suppressionBlocks({ reason: 'complaint', at }, false)).toBe(true);
-    expect(suppressionBlocks({ reason: 'complaint', at }, true)).toBe(false);
-    expect(suppressionBlocks(undefined, false)).toBe(false);
   });
 });
 
@@ -188,6 +176,21 @@ describe('recording what SES reports', () => {
     expect((await deps.store.getProfile('c-1'))?.suppression).toBeUndefined();
   });
 
+  it('opts a customer who complained out of every marketing topic, once', async () => {
+    const deps = await setup();
+    expect(await recordSesEvent(complaint(), deps)).toMatchObject({
+      suppression: 'applied',
+      optOut: 'applied',
+    });
+    expect(await recordSesEvent(complaint(), deps)).toMatchObject({
+      suppression: 'unchanged',
+      optOut: 'unchanged',
+    });
+    expect((await deps.store.getProfile('c-1'))?.consent).toEqual({
+      '*': { granted: false, at: '2026-11-24T11:30:00Z', source: 'complaint' },
+    });
+  });
+
   it('keeps the newer fact when a complaint follows a bounce and the bounce is redelivered', async () => {
     const deps = await setup();
     await recordSesEvent(bounce(), deps);
@@ -221,7 +224,8 @@ describe('recording what SES reports', () => {
       at: clock.now().toISOString(),
       reason: 'test',
     });
-    await deps.store.saveProfile('c-1', { marketingConsent: true }, 1, '');
+    const consent = { '*': { granted: true, at: '2026-01-01T00:00:00Z', source: 'registration' as const } };
+    await deps.store.saveProfile('c-1', { consent }, 1, '');
     const mail = (topic: { id: string; transactional: boolean }, stepId: string): SendEmailInput => ({
       customerId: 'c-1',
       flowId: 'f',

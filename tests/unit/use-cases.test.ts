@@ -35,6 +35,7 @@ describe('recording events, awarding points and sending email', () => {
       subject: 'Thanks {{ customer.firstName }}',
       html: '<p>{{ steps.award.points }} / {{ customer.pointsBalance }}</p>',
     },
+    topic: { id: 'orders', transactional: true },
     sender: program.sender,
     currency: 'USD',
     context: { event: undefined, steps: { award: { points: 42 } } },
@@ -150,7 +151,7 @@ describe('recording events, awarding points and sending email', () => {
     const receipt = { ...mail(), stepId: 'receipt', topic: { id: 'orders', transactional: true } };
     expect(await sendEmail(promotions, deps())).toEqual({
       status: 'skipped',
-      reason: 'no marketing consent for promotions',
+      reason: 'no consent for promotions',
     });
     expect((await sendEmail(receipt, deps())).status).toBe('sent');
     const consent = eventFixture('order-placed');
