@@ -45,6 +45,13 @@ export const keys = {
   pointsDue: 'POINTS_DUE',
   /** The customer's last order on the activity index, apart from the profile (no index write per profile write). */
   activity: 'ACTIVITY',
+  /** A sending identity's hourly SES counters and the bounces and complaints counted (reputation.ts). */
+  reputation: (identity: string) => `REPUTATION#${identity}`,
+  reputationHour: (hour: string) => `HOUR#${hour}`,
+  sesFeedback: (eventKey: string) => `FEEDBACK#${eventKey}`,
+  /** Every identity's pause of marketing mail in one partition, so `rapport sending status` lists them. */
+  sending: 'SENDING',
+  sendingPause: (identity: string) => `PAUSE#${identity}`,
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
   indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,

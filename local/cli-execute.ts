@@ -20,6 +20,7 @@ import { progressBar } from './progress.ts';
 import { formatReconcile, reconcileTable } from './reconcile.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
 import { LocalRapport } from './runtime.ts';
+import { sendingCommand } from './sending-command.ts';
 import { formatSimulation, simulateFlow } from './simulate.ts';
 import { removeStackFile, writeStackFile } from './stack-file.ts';
 
@@ -173,6 +174,14 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       const project = compileProject(readWorkflowSources());
       const { 'as-of': asOf, ...values } = invocation.values;
       return print(await customerCommand(customerId, { ...values, asOf }, project));
+    }
+    case 'sending': {
+      const [action, identity] = invocation.positionals;
+      const project = compileProject(readWorkflowSources());
+      const { 'as-of': asOf, ...values } = invocation.values;
+      // The parser admits only these two actions.
+      const verb = action === 'resume' ? 'resume' : 'status';
+      return print(await sendingCommand(verb, identity, { ...values, asOf }, project.program));
     }
     case 'validate':
       return print(validateCommand(invocation.positionals));

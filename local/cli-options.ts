@@ -298,6 +298,28 @@ export const COMMANDS = {
     options: { ...TABLE_OPTIONS, ...AS_OF },
     check: (values) => (values.table === undefined ? 'needs --table NAME' : undefined),
   }),
+  sending: command({
+    arguments: 'status|resume [IDENTITY] [--endpoint URL --table NAME] [--region R] [--as-of TIME]',
+    summary: "Each sending identity's bounce and complaint rates and pause; resume lifts a pause",
+    details: [
+      'Marketing email pauses itself for an identity (a sender domain) when its bounce rate over the',
+      'last 24 hours reaches 4% or its complaint rate 0.08% (from 200 sends); transactional mail goes',
+      "on. IDENTITY defaults to the program sender's domain. Reads the local stack while `rapport",
+      'serve` is up, or the table you name. Exit 1 if resume finds the identity not paused.',
+    ],
+    positionals: { min: 1, max: 2, label: 'status|resume [IDENTITY]' },
+    options: {
+      ...TABLE_OPTIONS,
+      'as-of': instant('figure the rates and record a resume at this time (default: now)'),
+    },
+    check: (values, positionals) => {
+      if (positionals[0] !== 'status' && positionals[0] !== 'resume')
+        return `takes status or resume, got "${positionals[0]}"`;
+      return values.endpoint !== undefined && values.table === undefined
+        ? '--endpoint needs --table NAME'
+        : undefined;
+    },
+  }),
   bench: command({
     arguments: '',
     summary: 'Replay the CDNOW sample and print throughput, DynamoDB capacity per order, bundle sizes',

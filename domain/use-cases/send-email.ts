@@ -3,7 +3,8 @@ import type { SendEmailInput } from '../contracts/tasks.ts';
 import { firstName, profileAsOf } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
-import type { Clock, CustomerStore, Mailer } from '../ports.ts';
+import type { Clock, CustomerStore, Mailer, ReputationStore } from '../ports.ts';
+import { reputationTags, sendingIdentity } from '../reputation.ts';
 import { renderEmail } from '../templates.ts';
 import { type UnsubscribeLinks, unsubscribeLinkFor } from '../unsubscribe.ts';
 import { retryTransient } from './retry.ts';
@@ -23,7 +24,13 @@ export type SendEmailResult =
  */
 export const sendEmail = async (
   input: SendEmailInput,
-  deps: { store: CustomerStore; mailer: Mailer; clock: Clock; unsubscribe?: UnsubscribeLinks | undefined },
+  deps: {
+    store: CustomerStore;
+    mailer: Mailer;
+    clock: Clock;
+    reputation: Pick<ReputationStore, 'getPause'>;
+    unsubscribe?: UnsubscribeLinks | undefined;
+  },
 ): Promise<SendEmailResult> => {
   const { store, mailer, clock } = deps;
   const stored = await store.getProfile(input.customerId);
@@ -33,6 +40,14 @@ export const sendEmail = async (
   // Every email has a topic (the compiler refuses a send without one); without, it is marketing.
   const permission = mailPermission(profile, input.topic ?? { id: 'marketing', transactional: false });
   if (!permission.receives) return { status: 'skipped', reason: permission.reason };
+
+  // Reputation (domain/reputation.ts): marketing from a paused identity waits for a review.
+  const identity = sendingIdentity(input.sender.from);
+  if (
+    !(input.topic?.transactional ?? false) &&
+    (await deps.reputation.getPause(identity))?.status === 'paused'
+  )
+    return { status: 'skipped', reason: 'paused' };
 
   // One-click unsubscribe (RFC 8058): a marketing email carries its signed opt-out link, in the
   // List-Unsubscribe headers and for the template's footer.
@@ -70,7 +85,12 @@ export const sendEmail = async (
       from: input.sender.from,
       replyTo: input.sender.replyTo,
       ...rendered,
-      tags: { flow: input.flowId, step: input.stepId, template: input.template.id },
+      tags: {
+        flow: input.flowId,
+        step: input.stepId,
+        template: input.template.id,
+        ...reputationTags(input.customerId, identity),
+      },
       headers: unsubscribe?.headers,
     });
     // It went: a throttle must not leave it looking unsent-or-unknown ('sending').

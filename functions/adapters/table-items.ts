@@ -432,6 +432,24 @@ export const timerIndexItem = z.object({
     .optional(),
 });
 
+// ---- sender reputation ----------------------------------------------------------------------------
+
+export const reputationHourItem = z.object({
+  identity: z.string(),
+  hour: z.string(),
+  sends: count,
+  bounces: count,
+  complaints: count,
+});
+export const sesFeedbackItem = z.object({ identity: z.string(), eventKey: z.string(), at: z.string() });
+export const sendingPauseItem = z.object({
+  identity: z.string(),
+  status: z.enum(['paused', 'resumed']),
+  at: z.string(),
+  reason: z.string(),
+  resumedAt: optionalString,
+});
+
 // ---- the kinds ----------------------------------------------------------------------------------
 
 /** A key pattern: `{name}` marks a part (built by calling the table design's key function with it). */
@@ -470,6 +488,17 @@ export const ITEM_KINDS = {
   },
   cursor: { pk: sweepPk, sk: part('name'), schema: cursorItem },
   'timer-index': { pk: sweepPk, sk: keys.timerIndexState, schema: timerIndexItem },
+  'reputation-hour': {
+    pk: keys.reputation(part('identity')),
+    sk: keys.reputationHour(part('hour')),
+    schema: reputationHourItem,
+  },
+  'ses-feedback': {
+    pk: keys.reputation(part('identity')),
+    sk: keys.sesFeedback(part('eventKey')),
+    schema: sesFeedbackItem,
+  },
+  'sending-pause': { pk: keys.sending, sk: keys.sendingPause(part('identity')), schema: sendingPauseItem },
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

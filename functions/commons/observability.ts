@@ -56,7 +56,8 @@ class LineMetrics extends Metrics {
   }
 }
 
-const SERVICE = 'rapport';
+/** Powertools' `service` dimension on every metric: the stack's alarms name it. */
+export const SERVICE = 'rapport';
 
 export const createObservability = (options: ObservabilityOptions = {}): Observability => {
   const loggerOptions = {

@@ -12,6 +12,7 @@ import type {
   JourneyStarter,
   JourneyStore,
   Mailer,
+  ReputationStore,
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
@@ -19,6 +20,7 @@ import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
 import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
+import { DynamoDbReputationStore } from '../adapters/dynamodb-reputation-store.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
@@ -83,6 +85,8 @@ export const environmentSchema = z.object({
 
 export interface RuntimeDeps {
   store: CustomerStore & JourneyStore;
+  /** Per sending identity: SES's counters and the pause of marketing mail. */
+  reputation: ReputationStore;
   mailer: Mailer;
   clock: Clock;
   logger: Logger;
@@ -161,6 +165,7 @@ export const createRuntime = (
   const { logger, metrics } = overrides.observability ?? createObservability({ logLevel: config.LOG_LEVEL });
   return {
     store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    reputation: new DynamoDbReputationStore(dynamo, config.TABLE_NAME, overrides.meter),
     // A client of its own: a document client shares its base client's config, so a second one on
     // `dynamo` would replace the store's marshalling options (removeUndefinedValues) with its own.
     scanner: new DynamoDbProfileScanner(

@@ -40,6 +40,7 @@ describe('the CDK stack', () => {
       'functions/journey.ts',
       'functions/sweep.ts',
       'functions/sweep-shard.ts',
+      'functions/ses-events.ts',
       'functions/redeem.ts',
       'functions/unsubscribe.ts',
     ]);
@@ -68,7 +69,7 @@ describe('the CDK stack', () => {
     );
     const rules = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties)
-      .filter((r) => r.EventPattern);
+      .filter((r) => r.EventPattern && !r.EventPattern.source.includes('aws.ses'));
     // Ingest, then the flows by id: birthday, points-expiring, review-request, thank-you, tier-upgrade,
     // welcome, win-back. Loyalty events come from rapport.loyalty, recorded shop events from rapport.ingest.
     // Ingest takes everything on the shop bus: what is not a commerce event is dead-lettered with its reason.
@@ -305,6 +306,86 @@ describe('the CDK stack', () => {
       MetricName: 'SweepFailures',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it("publishes the configuration set's sends, deliveries, bounces, complaints and rejects to the default bus", () => {
+    const [configurationSetId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE'] },
+    });
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: configurationSetId },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: ['send', 'delivery', 'bounce', 'complaint', 'reject'],
+      },
+    });
+    const [destination] = Object.values(template.findResources('AWS::SES::ConfigurationSetEventDestination'));
+    expect(
+      JSON.stringify(destination?.Properties.EventDestination.EventBridgeDestination.EventBusArn),
+    ).toMatch(/:event-bus\/default"\]\]}$/);
+    // The mailer sends with that configuration set.
+    const [sendEmail] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/send-email.ts',
+    );
+    expect(sendEmail?.Properties.Environment.Variables.SES_CONFIGURATION_SET).toEqual({
+      Ref: configurationSetId,
+    });
+  });
+
+  it("invokes the SES events handler from the default bus for this configuration set's events only", () => {
+    const [configurationSetId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+    const [rule, ...others] = Object.values(template.findResources('AWS::Events::Rule')).filter((r) =>
+      r.Properties.EventPattern?.source?.includes('aws.ses'),
+    );
+    expect(others).toEqual([]);
+    expect(rule?.Properties.EventBusName).toBeUndefined();
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.ses'],
+      'detail-type': [
+        'Email Sent',
+        'Email Delivered',
+        'Email Bounced',
+        'Email Complaint Received',
+        'Email Rejected',
+      ],
+      detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: configurationSetId }] } } },
+    });
+    const functions = template.findResources('AWS::Lambda::Function');
+    const target = rule?.Properties.Targets[0];
+    const handlerId = target.Arn['Fn::GetAtt'][0];
+    expect(functions[handlerId]?.Metadata['rapport:entry']).toBe('functions/ses-events.ts');
+    expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
+    expect(functions[handlerId]?.Properties.DeadLetterConfig.TargetArn['Fn::GetAtt'][0]).toMatch(
+      /^DeadLetterQueue/,
+    );
+  });
+
+  it('alarms when marketing pauses itself, and at SES reputation rates of 4% bounces or 0.08% complaints', () => {
+    // The namespace the functions' Powertools metrics are written to.
+    const [sesEvents] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/ses-events.ts',
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SendingPaused',
+      Namespace: sesEvents?.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: 'rapport' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES',
+      MetricName: 'Reputation.BounceRate',
+      Threshold: 0.04,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES',
+      MetricName: 'Reputation.ComplaintRate',
+      Threshold: 0.0008,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 

@@ -11,6 +11,7 @@ import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { CapturingMailer, fixedClock, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { InMemoryReputationStore } from '../support/in-memory-reputation-store.ts';
 import { eventContext } from '../support/parse.ts';
 import { testProgram } from '../support/program.ts';
 
@@ -21,7 +22,8 @@ describe('recording events, awarding points and sending email', () => {
   let mailer: CapturingMailer;
   const clock = fixedClock();
   const context = eventContext(clock.now(), program);
-  const deps = () => ({ store, mailer, clock, program });
+  const reputation = new InMemoryReputationStore();
+  const deps = () => ({ store, mailer, clock, program, reputation });
   const placed = () => parseCommerceEvent(eventFixture('order-placed'), context);
   const mail = (): SendEmailInput => ({
     customerId: 'c-42',
