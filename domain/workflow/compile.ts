@@ -5,6 +5,8 @@ import type { EmailTemplate } from '../templates.ts';
 import type { JsonObject } from './asl.ts';
 import {
   analyseEmailTemplate,
+  analyseTextTemplate,
+  isTextTemplateFile,
   type TemplateRead,
   TemplateSyntaxError,
   templateIdOf,
@@ -67,13 +69,41 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
   }
 
   const templates = new Map<string, EmailTemplate>();
-  const reads = new Map<string, { file: string; reads: TemplateRead[] }>();
+  const reads = new Map<string, { file: string; reads: TemplateRead[] }[]>();
+  const addReads = (id: string, file: string, list: TemplateRead[]) =>
+    reads.set(id, [...(reads.get(id) ?? []), { file, reads: list }]);
+  const texts: SourceFile[] = [];
+  const htmlIds = new Set<string>();
   for (const email of sources.emails) {
+    if (isTextTemplateFile(email.file)) {
+      texts.push(email);
+      continue;
+    }
     const id = templateIdOf(email.file);
+    htmlIds.add(id);
     try {
       const parsed = analyseEmailTemplate(id, email.text);
       templates.set(id, parsed.template);
-      reads.set(id, { file: email.file, reads: parsed.reads });
+      addReads(id, email.file, parsed.reads);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      problems.push({ file: email.file, line: error.line, path: error.field, message: error.message });
+    }
+  }
+  for (const email of texts) {
+    const id = templateIdOf(email.file);
+    const template = templates.get(id);
+    try {
+      const parsed = analyseTextTemplate(email.text);
+      if (template) templates.set(id, { ...template, text: parsed.text });
+      else if (!htmlIds.has(id))
+        problems.push({
+          file: email.file,
+          line: 1,
+          path: '',
+          message: `a text part needs its template ${id}.liquid beside it (with the subject and the HTML)`,
+        });
+      addReads(id, email.file, parsed.reads);
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
       problems.push({ file: email.file, line: error.line, path: error.field, message: error.message });

@@ -208,14 +208,12 @@ export const checkEventFields = (flow: Flow, problem: ProblemAt): void => {
 /** Every `event.` a flow's templates read is a field of the flow's trigger. */
 export const checkTemplateReads = (
   flow: Flow,
-  reads: ReadonlyMap<string, { file: string; reads: TemplateRead[] }>,
+  reads: ReadonlyMap<string, readonly { file: string; reads: TemplateRead[] }[]>,
   problem: (problem: ConfigProblem) => void,
 ): void => {
   const trigger = triggerDetailOf(flow);
   const used = new Set(allSteps(flow.steps).flatMap((s) => (s.type === 'send_email' ? [s.template] : [])));
-  for (const id of used) {
-    const template = reads.get(id);
-    if (!template) continue;
+  for (const template of [...used].flatMap((id) => reads.get(id) ?? [])) {
     for (const read of template.reads) {
       if (read.path[0] !== 'event') continue;
       const field = read.path.slice(1);
