@@ -31,15 +31,23 @@ export const sendEmail = async (
   const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
   if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
 
-  const rendered = renderEmail(input.template, {
-    customer: {
-      ...profile,
-      firstName: firstName(profile.name),
-      lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
+  // Footer (templates): every marketing email ends with the sender's postal address (CAN-SPAM);
+  // only an email on a transactional topic goes without. The unsubscribe links join it here.
+  const footer = input.topic?.transactional ? undefined : { postalAddress: input.sender.postalAddress };
+
+  const rendered = renderEmail(
+    input.template,
+    {
+      customer: {
+        ...profile,
+        firstName: firstName(profile.name),
+        lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
+      },
+      event: input.context.event,
+      steps: input.context.steps,
     },
-    event: input.context.event,
-    steps: input.context.steps,
-  });
+    footer,
+  );
 
   const claim = await store.claimSend({
     customerId: input.customerId,

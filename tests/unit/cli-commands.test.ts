@@ -25,6 +25,7 @@ name: Temp Rewards
 currency: USD
 sender:
   from: "Temp Shop <hello@example.com>"
+  postalAddress: "Temp Shop, 1 Temp Street, Tempville, USA"
 earn:
   id: base-earn
   version: 1

@@ -108,3 +108,14 @@ describe('text parts', () => {
     ]);
   });
 });
+
+describe('the sender postal address', () => {
+  it('is required in program.yaml, named with file, line and column', () => {
+    const sources = shipped();
+    const text = sources.program.text.replace(/\n {2}postalAddress: \|-\n( {4}.*\n)+/, '\n');
+    expect(text).not.toContain('postalAddress');
+    expect(problemsOf({ ...sources, program: { ...sources.program, text } })).toEqual([
+      'workflows/program.yaml:9:3: sender.postalAddress: is required',
+    ]);
+  });
+});

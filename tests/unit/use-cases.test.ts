@@ -33,6 +33,7 @@ describe('recording events, awarding points and sending email', () => {
       subject: 'Thanks {{ customer.firstName }}',
       html: '<p>{{ steps.award.points }} / {{ customer.pointsBalance }}</p>',
     },
+    topic: { id: 'orders', transactional: true },
     sender: program.sender,
     currency: 'USD',
     context: { event: undefined, steps: { award: { points: 42 } } },
