@@ -17,7 +17,12 @@ import { ingestDefinition } from './ingest-machine.ts';
 import { flowPattern, ingestPattern } from './patterns.ts';
 import { revisionOf } from './revision.ts';
 import { type SweepConfig, sweepConfig } from './sweep-config.ts';
-import { checkEventFields, checkFlowReferences, checkTemplateReads } from './validate.ts';
+import {
+  checkEventFields,
+  checkFlowReferences,
+  checkTemplateReads,
+  checkTransactionalTemplates,
+} from './validate.ts';
 import { formatPath, parseYamlWith, type SourceFile } from './yaml-source.ts';
 
 // YAML in, Amazon States Language (JSONPath) and EventBridge patterns out. Pure and deterministic:
@@ -129,6 +134,8 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
       problems.push({ file: source.file, ...position, path: formatPath(at), message });
     });
     checkTemplateReads(flow, reads, (problem) => problems.push(problem));
+    if (program.ok)
+      checkTransactionalTemplates(flow, program.value, reads, (problem) => problems.push(problem));
     flows.push({ file: source.file, flow });
   }
 

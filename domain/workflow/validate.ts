@@ -228,3 +228,49 @@ export const checkTemplateReads = (
     }
   }
 };
+
+/**
+ * A transactional email goes even to customers who opted out of marketing, so it must not market:
+ * its templates may not show a coupon or a reward the flow hands out (an `issue_coupon` step's
+ * result, any step's `code`, any variable named for a coupon or reward). The trigger event's own
+ * fields are exempt: they are the customer's transaction, which is what a receipt is about (the
+ * coupon of a redemption they asked for).
+ */
+export const checkTransactionalTemplates = (
+  flow: Flow,
+  program: Program,
+  reads: ReadonlyMap<string, readonly { file: string; reads: TemplateRead[] }[]>,
+  problem: (problem: ConfigProblem) => void,
+): void => {
+  const transactional = new Set(program.topics.filter((t) => t.transactional).map((t) => t.id));
+  const steps = allSteps(flow.steps);
+  const coupons = new Set(steps.flatMap((s) => (s.type === 'issue_coupon' ? [s.id] : [])));
+  const reported = new Set<string>();
+  for (const step of steps) {
+    if (step.type !== 'send_email' || !transactional.has(step.topic)) continue;
+    for (const part of reads.get(step.template) ?? []) {
+      for (const read of part.reads) {
+        const content = marketingContentOf(read.path, coupons);
+        const key = `${part.file}:${read.line}:${read.path.join('.')}`;
+        if (!content || reported.has(key)) continue;
+        reported.add(key);
+        problem({
+          file: part.file,
+          line: read.line,
+          path: read.path.join('.'),
+          message: `${content}: flow ${flow.id} sends this template on the transactional topic ${step.topic} (step ${step.id}), and transactional email may not carry a coupon or a reward; send it on a marketing topic`,
+        });
+      }
+    }
+  }
+};
+
+const marketingContentOf = (path: readonly (string | number)[], coupons: ReadonlySet<string>) => {
+  const [root, step, field] = path;
+  if (root === 'event') return undefined;
+  if (root === 'steps' && typeof step === 'string' && coupons.has(step))
+    return `step ${step} issues a coupon`;
+  if (root === 'steps' && field === 'code') return 'a coupon code';
+  const named = path.find((segment) => typeof segment === 'string' && /coupon|reward/i.test(segment));
+  return named === undefined ? undefined : `${named} is a coupon or a reward`;
+};

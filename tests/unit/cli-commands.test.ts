@@ -51,6 +51,7 @@ steps:
   - id: greet
     type: send_email
     template: welcome
+    topic: orders
 `;
 
 // Line 5: an event that does not exist; line 9: `Birthday`, not an award name (those are kebab-case).
@@ -209,7 +210,7 @@ const HELLO_CHART = [
   'flowchart TD',
   '  %% hello: Say hello',
   '  flow_trigger(["customer.registered"])',
-  '  s_greet["greet: send_email welcome"]',
+  '  s_greet["greet: send_email welcome (topic orders)"]',
   '  flow_end(["End"])',
   '  flow_trigger --> s_greet',
   '  s_greet --> flow_end',

@@ -119,3 +119,115 @@ describe('the sender postal address', () => {
     ]);
   });
 });
+
+describe('topics on every email', () => {
+  it('refuses a send_email without a topic, naming file, line and column', () => {
+    const flow = NOTE_FLOW.replace('    topic: orders\n', '');
+    expect(
+      problemsOf(withFiles({ 'workflows/flows/note.yaml': flow }, { 'workflows/emails/note.liquid': NOTE })),
+    ).toEqual([
+      'workflows/flows/note.yaml:6:5: steps[0].topic: name the topic of this email from program.yaml topics: a transactional one for receipts, else a marketing one (it needs consent and an unsubscribe link)',
+    ]);
+  });
+
+  it('sends only the shipped receipts on a transactional topic, and every other email on a marketing one', () => {
+    const project = compileProject(shipped());
+    const topics = Object.fromEntries(
+      project.flows.flatMap(({ id, definition }) =>
+        Object.entries(definition.States as Record<string, { Parameters?: { topic?: unknown } }>).flatMap(
+          ([state, { Parameters }]) => (Parameters?.topic ? [[`${id}.${state}`, Parameters.topic]] : []),
+        ),
+      ),
+    );
+    const loyalty = { id: 'loyalty', transactional: false };
+    const promotions = { id: 'promotions', transactional: false };
+    expect(topics).toEqual({
+      'birthday.card': loyalty,
+      'points-expiring.remind': loyalty,
+      'review-request.ask': loyalty,
+      'thank-you.thank': { id: 'orders', transactional: true },
+      'tier-upgrade.congratulate': loyalty,
+      'welcome.hello': loyalty,
+      'welcome.first-order-offer': promotions,
+      'win-back.we-miss-you': promotions,
+      'win-back.last-chance': promotions,
+    });
+  });
+});
+
+describe('no marketing in transactional email', () => {
+  const COUPON_FLOW = (topic: string) => `version: 1
+id: receipt
+name: Receipt
+trigger: { event: order.placed }
+steps:
+  - id: gift
+    type: issue_coupon
+    discount: { percent: 5 }
+    valid: { days: 30 }
+  - id: mail
+    type: send_email
+    template: receipt
+    topic: ${topic}
+`;
+  const RECEIPT = `---
+subject: "Order {{ event.orderId }}"
+---
+<p>Thanks for order {{ event.orderId }}.</p>
+<p>Next time, use {{ steps.gift.code }}.</p>
+`;
+
+  it('refuses a coupon in a template sent on a transactional topic, naming the template file and line', () => {
+    const sources = withFiles(
+      { 'workflows/flows/receipt.yaml': COUPON_FLOW('orders') },
+      { 'workflows/emails/receipt.liquid': RECEIPT },
+    );
+    expect(problemsOf(sources)).toEqual([
+      'workflows/emails/receipt.liquid:5: steps.gift.code: step gift issues a coupon: flow receipt sends this template on the transactional topic orders (step mail), and transactional email may not carry a coupon or a reward; send it on a marketing topic',
+    ]);
+  });
+
+  it('refuses a coupon code and a reward in a transactional text part, with its own file and line', () => {
+    const sources = withFiles(
+      { 'workflows/flows/receipt.yaml': COUPON_FLOW('orders').replace(/ {2}- id: gift\n(.*\n){3}/, '') },
+      {
+        'workflows/emails/receipt.liquid': RECEIPT.replace(
+          '\n<p>Next time, use {{ steps.gift.code }}.</p>',
+          '',
+        ),
+        'workflows/emails/receipt.txt.liquid':
+          'Order {{ event.orderId }}\nUse {{ steps.any.code }}\n{{ customer.nextReward }}\n',
+      },
+    );
+    expect(problemsOf(sources).map((p) => p.slice(0, p.indexOf(': flow')))).toEqual([
+      'workflows/emails/receipt.txt.liquid:2: steps.any.code: a coupon code',
+      'workflows/emails/receipt.txt.liquid:3: customer.nextReward: nextReward is a coupon or a reward',
+    ]);
+  });
+
+  it('lets the same template go on a marketing topic', () => {
+    const sources = withFiles(
+      { 'workflows/flows/receipt.yaml': COUPON_FLOW('promotions') },
+      { 'workflows/emails/receipt.liquid': RECEIPT },
+    );
+    expect(compileProject(sources).flows.map((f) => f.id)).toEqual(['receipt']);
+  });
+
+  it("lets a transactional email show the trigger's own transaction: a redemption's coupon", () => {
+    const flow = `version: 1
+id: redeemed
+name: Redemption receipt
+trigger: { event: points.redeemed }
+steps:
+  - { id: mail, type: send_email, template: redeemed, topic: orders }
+`;
+    const sources = withFiles(
+      { 'workflows/flows/redeemed.yaml': flow },
+      {
+        'workflows/emails/redeemed.liquid':
+          '---\nsubject: "Your {{ event.rewardName }}"\n---\n<p>Your code {{ event.couponCode }}</p>\n',
+      },
+    );
+    expect(compileProject(sources).flows.map((f) => f.id)).toEqual(['redeemed']);
+  });
+});
