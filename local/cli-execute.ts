@@ -16,6 +16,7 @@ import {
 import { customerCommand } from './customer-report.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
+import { previewCommand } from './preview.ts';
 import { progressBar } from './progress.ts';
 import { formatReconcile, reconcileTable } from './reconcile.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
@@ -169,6 +170,16 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       const project = compileProject(readWorkflowSources());
       const { 'as-of': asOf, ...values } = invocation.values;
       return print(await customerCommand(customerId, { ...values, asOf }, project));
+    }
+    case 'preview': {
+      const [template = ''] = invocation.positionals;
+      const project = compileProject(readWorkflowSources());
+      return print(
+        await previewCommand(template, invocation.values, project, {
+          cwd: process.cwd(),
+          previewDir: fromRoot('.rapport/preview'),
+        }),
+      );
     }
     case 'validate':
       return print(validateCommand(invocation.positionals));

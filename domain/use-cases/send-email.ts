@@ -1,5 +1,5 @@
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, profileAsOf, topicPermission } from '../customer.ts';
+import { type CustomerProfile, firstName, profileAsOf, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer } from '../ports.ts';
@@ -13,6 +13,20 @@ export type SendEmailResult =
   | { status: 'duplicate'; previous: 'sending' | 'sent' | 'failed' }
   | { status: 'failed'; reason: string }
   | { status: 'skipped'; reason: string };
+
+/** What a template reads: the customer as of now, the trigger event and earlier steps' results. */
+export const templateData = (
+  profile: CustomerProfile,
+  input: Pick<SendEmailInput, 'currency' | 'context'>,
+) => ({
+  customer: {
+    ...profile,
+    firstName: firstName(profile.name),
+    lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
+  },
+  event: input.context.event,
+  steps: input.context.steps,
+});
 
 /**
  * Sends at most one email per (customer, flow, trigger event, step): a claim is written before the
@@ -35,19 +49,7 @@ export const sendEmail = async (
   // only an email on a transactional topic goes without. The unsubscribe links join it here.
   const footer = input.topic?.transactional ? undefined : { postalAddress: input.sender.postalAddress };
 
-  const rendered = renderEmail(
-    input.template,
-    {
-      customer: {
-        ...profile,
-        firstName: firstName(profile.name),
-        lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
-      },
-      event: input.context.event,
-      steps: input.context.steps,
-    },
-    footer,
-  );
+  const rendered = renderEmail(input.template, templateData(profile, input), footer);
 
   const claim = await store.claimSend({
     customerId: input.customerId,
