@@ -21,6 +21,7 @@ import {
   checkEventFields,
   checkFlowReferences,
   checkTemplateReads,
+  checkTopics,
   checkTransactionalTemplates,
 } from './validate.ts';
 import { formatPath, parseYamlWith, type SourceFile } from './yaml-source.ts';
@@ -129,10 +130,12 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
     if (other) here('id', `flow id "${flow.id}" is already used by ${other}`);
     seen.set(flow.id, source.file);
     checkFlowReferences(flow, templates, program.ok ? program.value : undefined, here);
-    checkEventFields(flow, (at, message) => {
+    const located = (at: readonly (string | number)[], message: string) => {
       const position = parsed.locate(at);
       problems.push({ file: source.file, ...position, path: formatPath(at), message });
-    });
+    };
+    checkEventFields(flow, located);
+    if (program.ok) checkTopics(flow, program.value, located);
     checkTemplateReads(flow, reads, (problem) => problems.push(problem));
     if (program.ok)
       checkTransactionalTemplates(flow, program.value, reads, (problem) => problems.push(problem));

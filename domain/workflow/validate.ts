@@ -22,7 +22,6 @@ export const checkFlowReferences = (
   for (const [id, count] of ids)
     if (count > 1) problem('steps', `step id "${id}" is used ${count} times in this flow`);
   const triggerEvent = 'event' in flow.trigger ? flow.trigger.event : undefined;
-  const topics = new Set(program?.topics.map((t) => t.id) ?? []);
   for (const step of steps) {
     const at = `steps (${step.id})`;
     if (step.type === 'send_email') {
@@ -31,12 +30,6 @@ export const checkFlowReferences = (
         problem(
           `${at}.template`,
           `no template workflows/emails/${step.template}.liquid (templates: ${known})`,
-        );
-      }
-      if (step.topic && program && !topics.has(step.topic)) {
-        problem(
-          `${at}.topic`,
-          `no topic "${step.topic}" in the program (topics: ${[...topics].join(', ') || 'none'})`,
         );
       }
     }
@@ -159,6 +152,18 @@ const stepsAt = (list: readonly Step[], at: (string | number)[]): { step: Step; 
             : [];
     return [{ step, at: here }, ...nested];
   });
+
+/** Every email's topic is one of the program's: consent, unsubscribe and the footer go by it. */
+export const checkTopics = (flow: Flow, program: Program, problem: ProblemAt): void => {
+  const topics = program.topics.map((t) => t.id);
+  for (const { step, at } of stepsAt(flow.steps, ['steps'])) {
+    if (step.type === 'send_email' && !topics.includes(step.topic))
+      problem(
+        [...at, 'topic'],
+        `no topic "${step.topic}" in the program (topics: ${topics.join(', ') || 'none'})`,
+      );
+  }
+};
 
 /**
  * Every `where` names fields its event has, and every `event.` condition a field of the trigger:

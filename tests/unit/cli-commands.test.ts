@@ -182,7 +182,7 @@ describe('rapport validate', () => {
       stdout: [],
       stderr: [
         'workflows/drafts/draft.yaml: steps (thank).template: no template workflows/emails/thanks.liquid (templates: welcome)',
-        'workflows/drafts/draft.yaml: steps (thank).topic: no topic "receipts" in the program (topics: orders)',
+        'workflows/drafts/draft.yaml:10:12: steps[0].topic: no topic "receipts" in the program (topics: orders)',
         '2 problem(s)',
       ],
     });
