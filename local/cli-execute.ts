@@ -16,6 +16,7 @@ import {
 import { customerCommand } from './customer-report.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
+import { previewCommand } from './preview.ts';
 import { progressBar } from './progress.ts';
 import { formatReconcile, reconcileTable } from './reconcile.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
@@ -182,6 +183,16 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       // The parser admits only these two actions.
       const verb = action === 'resume' ? 'resume' : 'status';
       return print(await sendingCommand(verb, identity, { ...values, asOf }, project.program));
+    }
+    case 'preview': {
+      const [template = ''] = invocation.positionals;
+      const project = compileProject(readWorkflowSources());
+      return print(
+        await previewCommand(template, invocation.values, project, {
+          cwd: process.cwd(),
+          previewDir: fromRoot('.rapport/preview'),
+        }),
+      );
     }
     case 'validate':
       return print(validateCommand(invocation.positionals));

@@ -232,6 +232,27 @@ export const COMMANDS = {
     positionals: { min: 0, max: Number.POSITIVE_INFINITY },
     options: {},
   }),
+  preview: command({
+    arguments: 'TEMPLATE [--customer ID | --sample] [--event FILE] [--out FILE]',
+    summary: 'Render an email template (subject, HTML, text) locally, without sending',
+    details: [
+      'TEMPLATE is a name in workflows/emails. Writes the HTML to a file and prints its path, the',
+      'subject and the text part. The data is a sample built from the schema of the event that',
+      'triggers the flows sending it (--sample, the default), or the customer as the running local',
+      'stack holds them (--customer ID); --event takes the event from a JSON file instead.',
+    ],
+    positionals: { min: 1, max: 1, label: 'TEMPLATE' },
+    options: {
+      customer: text('ID', 'the customer from the local stack (`rapport serve` or `run` must be up)'),
+      sample: flag('a sample customer and event (the default)'),
+      event: existingFile('the trigger event as JSON: an EventBridge entry or its detail'),
+      out: outputFile('write the HTML here (default .rapport/preview/TEMPLATE.html)'),
+    },
+    check: (values) =>
+      values.customer !== undefined && values.sample
+        ? '--customer and --sample contradict each other'
+        : undefined,
+  }),
   graph: command({
     arguments: 'FLOW [--markdown]',
     summary: 'Print a flow as a Mermaid flowchart',

@@ -1,6 +1,6 @@
 import { mailPermission } from '../consent.ts';
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, profileAsOf } from '../customer.ts';
+import { type CustomerProfile, firstName, profileAsOf } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
 import type { Clock, CustomerStore, Mailer, ReputationStore } from '../ports.ts';
@@ -16,6 +16,20 @@ export type SendEmailResult =
   | { status: 'duplicate'; previous: 'sending' | 'sent' | 'failed' }
   | { status: 'failed'; reason: string }
   | { status: 'skipped'; reason: string };
+
+/** What a template reads: the customer as of now, the trigger event and earlier steps' results. */
+export const templateData = (
+  profile: CustomerProfile,
+  input: Pick<SendEmailInput, 'currency' | 'context'>,
+) => ({
+  customer: {
+    ...profile,
+    firstName: firstName(profile.name),
+    lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
+  },
+  event: input.context.event,
+  steps: input.context.steps,
+});
 
 /**
  * Sends at most one email per (customer, flow, trigger event, step): a claim is written before the
@@ -57,16 +71,18 @@ export const sendEmail = async (
     clock.now(),
   );
 
-  const rendered = renderEmail(input.template, {
-    customer: {
-      ...profile,
-      firstName: firstName(profile.name),
-      lifetimeSpend: formatMoney(profile.lifetimeSpendMinor, input.currency),
-    },
-    event: input.context.event,
-    steps: input.context.steps,
-    unsubscribe_url: unsubscribe?.url,
-  });
+  // Footer (templates): every marketing email ends with the sender's postal address (CAN-SPAM)
+  // and its unsubscribe link, which is also the way to the preference page; only an email on a
+  // transactional topic goes without.
+  const footer = input.topic?.transactional
+    ? undefined
+    : {
+        postalAddress: input.sender.postalAddress,
+        unsubscribeUrl: unsubscribe?.url,
+        preferencesUrl: unsubscribe?.url,
+      };
+
+  const rendered = renderEmail(input.template, templateData(profile, input), footer);
 
   const claim = await store.claimSend({
     customerId: input.customerId,
