@@ -1,35 +1,112 @@
 import type { SendEmailInput } from '../contracts/tasks.ts';
-import { firstName, profileAsOf, topicPermission } from '../customer.ts';
+import { type CustomerProfile, firstName, profileAsOf, topicPermission } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
 import { formatMoney } from '../money.ts';
-import type { Clock, CustomerStore, Mailer } from '../ports.ts';
+import {
+  capVerdict,
+  type PacingRecord,
+  type PacingRules,
+  prunePacing,
+  quietUntil,
+  withHold,
+  withoutHold,
+  withSend,
+} from '../pacing.ts';
+import type {
+  Clock,
+  CustomerStore,
+  Mailer,
+  PacingWrite,
+  SendReasonCode,
+  SendStatus,
+  StoredSend,
+} from '../ports.ts';
 import { renderEmail } from '../templates.ts';
-import { retryTransient } from './retry.ts';
+import { retryTransient, withOptimisticRetry } from './retry.ts';
 
 export type { SendEmailInput } from '../contracts/tasks.ts';
 
 export type SendEmailResult =
   | { status: 'sent'; messageId: string }
-  | { status: 'duplicate'; previous: 'sending' | 'sent' | 'failed' }
+  | { status: 'duplicate'; previous: SendStatus }
   | { status: 'failed'; reason: string }
-  | { status: 'skipped'; reason: string };
+  | { status: 'skipped'; code: SendReasonCode; reason: string }
+  /** `due` is the wait the flow parks the journey with; it runs this step again then. */
+  | { status: 'deferred'; code: 'quiet-hours' | 'cap'; reason: string; until: string; due: { at: string } }
+  | { status: 'dropped'; code: 'stale'; reason: string };
+
+type Deps = { store: CustomerStore; mailer: Mailer; clock: Clock };
+
+/** Whether the customer may get this email, with the reason code the send record keeps. */
+const permissionOf = (
+  profile: CustomerProfile,
+  topic: SendEmailInput['topic'],
+): { receives: true } | { receives: false; code: SendReasonCode; reason: string } => {
+  if (!topic) return { receives: true };
+  const permission = topicPermission(profile, topic);
+  if (permission.receives) return { receives: true };
+  return {
+    receives: false,
+    code: permission.reason.startsWith('unsubscribed') ? 'opted-out' : 'no-consent',
+    reason: permission.reason,
+  };
+};
 
 /**
- * Sends at most one email per (customer, flow, trigger event, step): a claim is written before the
- * provider is called. If the provider surely refused (throttled), the claim is released and the
- * error retried; if the outcome is unknown (a crash, a timeout), the claim stays and no retry sends.
+ * Sends at most one email per (customer, flow, trigger event, step), and records what became of
+ * it on the send record, in this order:
+ * 1. a record in a final state (sending, sent, failed, dropped) means done before;
+ * 2. consent (and suppression) for the topic: `skipped` with its reason code (decided again if
+ *    the step runs again: consent may have come meanwhile);
+ * 3. marketing only: quiet hours in the customer's time zone defer it to their end, never drop it;
+ * 4. marketing only: the frequency caps across flows, checked and counted in one transaction with
+ *    the claim, so two flows racing for the last slot cannot both pass: `deferred` until the cap
+ *    frees, or `dropped` once waiting would make it older than the program's staleness;
+ * 5. the claim (`sending`) is written before the provider is called. If the provider surely
+ *    refused (throttled), the claim is released and the error retried; if the outcome is unknown
+ *    (a crash, a timeout), the claim stays and no retry sends.
  */
-export const sendEmail = async (
-  input: SendEmailInput,
-  deps: { store: CustomerStore; mailer: Mailer; clock: Clock },
-): Promise<SendEmailResult> => {
+export const sendEmail = async (input: SendEmailInput, deps: Deps): Promise<SendEmailResult> => {
   const { store, mailer, clock } = deps;
   const stored = await store.getProfile(input.customerId);
   if (!stored) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
-  const profile = profileAsOf(stored, clock.now());
+  const now = clock.now();
+  const profile = profileAsOf(stored, now);
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
-  const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
-  if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
+
+  const previous = await store.getSend(input.customerId, key);
+  if (previous && previous.status !== 'deferred' && previous.status !== 'skipped')
+    return { status: 'duplicate', previous: previous.status };
+  const at = now.toISOString();
+  const base = {
+    customerId: input.customerId,
+    key,
+    templateId: input.template.id,
+    at,
+    firstAt: previous?.firstAt ?? previous?.at ?? at,
+    deferrals: previous?.deferrals ?? 0,
+  };
+  /** Records a send that does not go now; a record someone else finalized meanwhile wins. */
+  const record = async (send: StoredSend, result: SendEmailResult): Promise<SendEmailResult> =>
+    (await store.writeSend(send)) === 'taken' ? duplicateOf(store, input.customerId, key) : result;
+
+  const permission = permissionOf(profile, input.topic);
+  if (!permission.receives) {
+    const { code, reason } = permission;
+    return record({ ...base, status: 'skipped', code, reason }, { status: 'skipped', code, reason });
+  }
+
+  const pacing = input.pacing;
+  const quiet = pacing && quietUntil(now, profile.timeZone ?? pacing.timeZone, pacing.quietHours);
+  if (pacing?.quietHours && quiet) {
+    const until = quiet.toISOString();
+    const reason = `quiet hours ${pacing.quietHours.from}-${pacing.quietHours.to} in the customer's time zone`;
+    const deferrals = base.deferrals + 1;
+    return record(
+      { ...base, status: 'deferred', code: 'quiet-hours', reason, until, deferrals },
+      { status: 'deferred', code: 'quiet-hours', reason, until, due: { at: until } },
+    );
+  }
 
   const rendered = renderEmail(input.template, {
     customer: {
@@ -41,15 +118,12 @@ export const sendEmail = async (
     steps: input.context.steps,
   });
 
-  const claim = await store.claimSend({
-    customerId: input.customerId,
-    key,
-    templateId: input.template.id,
-    at: clock.now().toISOString(),
-  });
-  if (claim === 'taken') {
-    const previous = await store.getSend(input.customerId, key);
-    return { status: 'duplicate', previous: previous?.status ?? 'sending' };
+  const claim = { ...base, status: 'sending' } as const;
+  if (pacing && pacing.caps.length > 0) {
+    const held = await claimUnderCaps(claim, pacing, deps);
+    if (held) return held;
+  } else if ((await store.writeSend(claim)) === 'taken') {
+    return duplicateOf(store, input.customerId, key);
   }
 
   try {
@@ -75,3 +149,66 @@ export const sendEmail = async (
     throw error;
   }
 };
+
+const duplicateOf = async (
+  store: CustomerStore,
+  customerId: string,
+  key: string,
+): Promise<SendEmailResult> => {
+  const previous = await store.getSend(customerId, key);
+  return { status: 'duplicate', previous: previous?.status ?? 'sending' };
+};
+
+/**
+ * Claims the send under the frequency caps, or records why it waits or was dropped: the decision
+ * and the customer's pacing record are written in one transaction guarded by the record's version,
+ * so of two sends racing for one slot, one claims it and the other reads again and waits.
+ * Returns undefined when the claim is written and the email may go.
+ */
+const claimUnderCaps = async (
+  claim: StoredSend,
+  pacing: PacingRules,
+  { store, clock }: Deps,
+): Promise<SendEmailResult | undefined> => {
+  const now = clock.now();
+  const message = { key: claim.key, firstDueAt: claim.firstAt ?? claim.at };
+  let result: SendEmailResult | undefined;
+  await withOptimisticRetry(clock, async () => {
+    const current: PacingRecord = prunePacing(await store.getPacing(claim.customerId), pacing.caps, now);
+    const verdict = capVerdict(current, pacing, message, now);
+    const guard = (next: PacingRecord): PacingWrite => ({ expectedVersion: current.version, next });
+    let send: StoredSend;
+    let write: PacingWrite;
+    if (verdict.verdict === 'send') {
+      send = claim;
+      write = guard(withSend(current, { key: claim.key, at: claim.at }));
+      result = undefined;
+    } else if (verdict.verdict === 'defer') {
+      const until = verdict.until.toISOString();
+      const reason = capsText(pacing, 'the frequency caps');
+      const deferrals = (claim.deferrals ?? 0) + 1;
+      send = { ...claim, status: 'deferred', code: 'cap', reason, until, deferrals };
+      const hold = { key: claim.key, priority: pacing.priority, since: message.firstDueAt, until };
+      write = guard(withHold(current, hold));
+      result = { status: 'deferred', code: 'cap', reason, until, due: { at: until } };
+    } else {
+      const reason = capsText(
+        pacing,
+        `waiting longer than its staleness allows: the caps free a slot at ${verdict.until.toISOString()};`,
+      );
+      send = { ...claim, status: 'dropped', code: 'stale', reason, until: undefined };
+      write = guard(withoutHold(current, claim.key));
+      result = { status: 'dropped', code: 'stale', reason };
+    }
+    const outcome = await store.writeSend(send, write);
+    if (outcome === 'taken') {
+      result = await duplicateOf(store, claim.customerId, claim.key);
+      return { outcome: 'applied' as const };
+    }
+    return { outcome };
+  });
+  return result;
+};
+
+const capsText = (pacing: PacingRules, lead: string) =>
+  `${lead} ${pacing.caps.map((cap) => `${cap.emails} in ${cap.days} days`).join(', ')} (staleness ${pacing.staleAfterMinutes} minutes, priority ${pacing.priority})`;
