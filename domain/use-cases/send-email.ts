@@ -96,7 +96,8 @@ export const sendEmail = async (input: SendEmailInput, deps: Deps): Promise<Send
     return record({ ...base, status: 'skipped', code, reason }, { status: 'skipped', code, reason });
   }
 
-  const pacing = input.pacing;
+  // Transactional email (a receipt, a statement asked for) goes at once, whatever the pacing says.
+  const pacing = input.topic?.transactional ? undefined : input.pacing;
   const quiet = pacing && quietUntil(now, profile.timeZone ?? pacing.timeZone, pacing.quietHours);
   if (pacing?.quietHours && quiet) {
     const until = quiet.toISOString();
