@@ -3,9 +3,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shardOf } from '../../domain/journeys.ts';
 import type { StoredSend } from '../../domain/ports.ts';
+import { compileProject } from '../../domain/workflow/compile.ts';
 import { fromRoot } from '../../infra/paths.ts';
+import { readWorkflowSources } from '../../infra/workflow-files.ts';
+import { formatCustomer, readCustomer } from '../../local/customer-report.ts';
 import { readInbox } from '../../local/emulators.ts';
 import { LocalRapport, VirtualClock } from '../../local/runtime.ts';
+import { InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
 
 // Quiet hours and frequency caps through real flows on the local stack: two marketing flows on
 // order.placed, a high-priority flash sale (no journey record of its own until a send is deferred)
@@ -60,13 +64,14 @@ delivery:
 describe('quiet hours and frequency caps on the local stack', () => {
   let runtime: LocalRapport;
   let orders = 0;
+  const dir = workflows();
 
   beforeAll(async () => {
     runtime = await LocalRapport.start({
       trace: true,
       outputDir: fromRoot('.rapport/test-pacing'),
       clock: new VirtualClock(MONDAY_10),
-      workflowsDir: workflows(),
+      workflowsDir: dir,
       onlyFlows: ['flash-sale', 'digest'],
     });
     await runtime.sweep();
@@ -104,6 +109,17 @@ describe('quiet hours and frequency caps on the local stack', () => {
     (await readInbox(runtime.ses.endpoint))
       .filter((m) => m.destination.to.includes(`${customerId}@example.com`))
       .map((m) => m.subject.split(' ')[0]);
+  /** The sends table of `rapport customer ID`, one line per send. */
+  const sendLines = async (customerId: string) => {
+    const target = { tableName: runtime.names.tableName, endpoint: runtime.dynamo.endpoint };
+    const project = compileProject(readWorkflowSources(dir));
+    const report = await readCustomer(target, customerId, project, {
+      asOf: runtime.clock.now().toISOString(),
+    });
+    return report
+      ? formatCustomer(report).filter((line) => /^\s+(flash-sale|digest)\s+mail\s/.test(line))
+      : [];
+  };
   const send = async (customerId: string, flowId: string, eventId: string): Promise<StoredSend | undefined> =>
     runtime.store().getSend(customerId, `${flowId}#${eventId}#mail`);
 
@@ -116,6 +132,11 @@ describe('quiet hours and frequency caps on the local stack', () => {
       code: 'quiet-hours',
       until: '2026-01-06T13:00:00.000Z',
     });
+    expect(await sendLines('q-1')).toEqual([
+      expect.stringMatching(
+        /flash-sale +mail +flash-sale +deferred \(quiet-hours\) .* until 2026-01-06T13:00/,
+      ),
+    ]);
     // A flow without journey records keeps one only for the deferred send, to resume it.
     expect(await runtime.store().getJourney('q-1', 'flash-sale', eventId)).toMatchObject({
       status: 'active',
@@ -188,6 +209,11 @@ describe('quiet hours and frequency caps on the local stack', () => {
       at: '2026-01-20T15:00:00.000Z',
     });
     expect(await send(customer, 'digest', news2)).toMatchObject({ status: 'dropped', code: 'stale' });
+    expect((await sendLines(customer)).map((line) => line.split(/\s{2,}/)[4])).toEqual([
+      'sent',
+      'sent',
+      'dropped (stale)',
+    ]);
 
     // Wednesday 08:00: a digest that only waits for the day's slot (at 10:00) goes then.
     await at(monday + 2 * DAY - 2 * HOUR);
@@ -214,5 +240,28 @@ describe('quiet hours and frequency caps on the local stack', () => {
     const pacing = await runtime.store().getPacing('w-1');
     expect(pacing?.sends).toHaveLength(3);
     expect(pacing?.holds).toEqual([]);
+  });
+
+  it('writes send records and the pacing record as the in-memory store does: one transaction, guarded', async () => {
+    for (const store of [runtime.store(), new InMemoryCustomerStore()]) {
+      const at = '2026-03-02T15:00:00.000Z';
+      const send = { customerId: 'x-1', key: 'digest#e-1#mail', templateId: 'digest', at };
+      const pacing = (version: number) => ({
+        expectedVersion: version,
+        next: { version: version + 1, sends: [{ key: `k-${version}`, at }], holds: [] },
+      });
+      expect(await store.writeSend({ ...send, status: 'deferred', code: 'cap', until: at }, pacing(0))).toBe(
+        'applied',
+      );
+      // Another writer's pacing version: nothing is written, the send stays deferred.
+      expect(await store.writeSend({ ...send, status: 'sending' }, pacing(0))).toBe('conflict');
+      expect((await store.getSend('x-1', send.key))?.status).toBe('deferred');
+      expect(await store.writeSend({ ...send, status: 'sending' }, pacing(1))).toBe('applied');
+      expect((await store.getPacing('x-1'))?.sends).toEqual([{ key: 'k-1', at }]);
+      // A send in flight or done is never written over, with or without a pacing record.
+      expect(await store.writeSend({ ...send, status: 'deferred' })).toBe('taken');
+      expect(await store.writeSend({ ...send, status: 'sending' }, pacing(2))).toBe('taken');
+      expect((await store.getPacing('x-1'))?.version).toBe(2);
+    }
   });
 });
