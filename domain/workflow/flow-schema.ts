@@ -312,7 +312,8 @@ export const flowSchema = z
             from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM'"),
             to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM'"),
           })
-          .strict(),
+          .strict()
+          .refine((q) => q.from !== q.to, 'from and to must differ'),
       ])
       .optional(),
     trigger: triggerSchema,

@@ -3,6 +3,8 @@ import { MailNotSentError } from '../../domain/errors.ts';
 import { capVerdict, type PacingRecord, prunePacing, quietUntil } from '../../domain/pacing.ts';
 import type { Clock } from '../../domain/ports.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
+import { compileProject } from '../../domain/workflow/compile.ts';
+import { readWorkflowSources } from '../../infra/workflow-files.ts';
 import { CapturingMailer, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
 
 // Quiet hours and frequency caps: the pure decisions, then the send use case on the in-memory
@@ -222,5 +224,66 @@ describe('sending under quiet hours and caps', () => {
     expect(store.sends.get('c-1/a#e-1#mail')).toMatchObject({ status: 'skipped', code: 'no-consent' });
     await store.saveProfile('c-1', { marketingConsent: true }, 2, '2026-01-03T00:00:00Z');
     expect((await sendEmail(mail('a'), deps())).status).toBe('sent');
+  });
+});
+
+describe('compiling paced sends', () => {
+  const sources = (delivery: string, flow: string) => {
+    const shipped = readWorkflowSources();
+    return {
+      ...shipped,
+      program: { ...shipped.program, text: `${shipped.program.text}\ndelivery:\n${delivery}` },
+      flows: [{ file: 'workflows/flows/promo.yaml', text: flow }],
+    };
+  };
+  const promo = (topic: string, extra = '') => `version: 1
+id: promo
+name: Promo
+${extra}
+trigger: { event: order.placed }
+steps:
+  - { id: mail, type: send_email, template: win-back, topic: ${topic} }
+`;
+  const statesOf = (delivery: string, flow: string) =>
+    compileProject(sources(delivery, flow)).flows[0]?.definition.States as Record<
+      string,
+      Record<string, unknown>
+    >;
+
+  it('parks a deferred send of a flow without journeys in a journey it enters then, and resumes at the same step', () => {
+    const states = statesOf(
+      '  quietHours: { from: "21:00", to: "08:00" }',
+      promo('promotions', 'priority: 3'),
+    );
+    expect(states.mail?.Next).toBe('mail:deferred?');
+    expect(states.mail?.Parameters).toMatchObject({
+      pacing: { quietHours: { from: '21:00', to: '08:00' }, caps: [], priority: 3, staleAfterMinutes: 2880 },
+    });
+    expect(states['mail:deferred?']).toMatchObject({
+      Choices: [{ Variable: '$.steps.mail.status', StringEquals: 'deferred', Next: 'mail:track' }],
+      Default: 'Complete',
+    });
+    expect(states['mail:track']?.Next).toBe('mail:defer');
+    expect(states['mail:defer']?.Parameters).toMatchObject({
+      'due.$': '$.steps.mail.due',
+      targets: { elapsed: 'mail' },
+    });
+    expect(states.Dispatch).toMatchObject({ Choices: [{ StringEquals: 'mail', Next: 'mail' }] });
+    expect(states.Complete).toMatchObject({ Type: 'Choice', Default: 'Done' });
+  });
+
+  it('leaves transactional sends, flows with quiet_hours false and programs without rules unpaced', () => {
+    expect(statesOf('  quietHours: { from: "21:00", to: "08:00" }', promo('orders')).mail?.Next).toBe(
+      'Complete',
+    );
+    expect(statesOf('  caps: []', promo('promotions')).mail?.Next).toBe('Complete');
+    const anyHour = statesOf(
+      '  quietHours: { from: "21:00", to: "08:00" }',
+      promo('promotions', 'quiet_hours: false'),
+    );
+    expect(anyHour.mail?.Next).toBe('Complete');
+    const capped = statesOf('  caps: [{ emails: 1, days: 1 }]', promo('promotions', 'quiet_hours: false'));
+    expect(capped.mail?.Parameters).toMatchObject({ pacing: { caps: [{ emails: 1, days: 1 }] } });
+    expect(JSON.stringify(capped.mail?.Parameters)).not.toContain('quietHours');
   });
 });
