@@ -1,6 +1,5 @@
 import * as z from 'zod';
 import { REWARD_KINDS, rewardDiscountSchema } from './discounts.ts';
-import { durationSchema } from './workflow/flow-schema.ts';
 
 // The loyalty program a marketer edits in workflows/program.yaml.
 
@@ -170,6 +169,16 @@ export const limitsSchema = z
   })
   .strict();
 
+// Not the flow language's duration: the handlers that read the program must not bundle the compiler.
+const staleness = z
+  .object({
+    days: z.number().int().nonnegative().optional(),
+    hours: z.number().int().nonnegative().optional(),
+    minutes: z.number().int().nonnegative().optional(),
+  })
+  .strict()
+  .refine((d) => (d.days ?? 0) + (d.hours ?? 0) + (d.minutes ?? 0) > 0, 'must be longer than zero');
+
 const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM', such as '21:00'");
 
 /** Local hours in which no marketing email goes out; `from` later than `to` spans midnight. */
@@ -193,7 +202,7 @@ export const deliverySchema = z
       )
       .default([]),
     /** A message still held back by a cap this long after it was first due is dropped. */
-    staleAfter: durationSchema.default({ days: 2 }),
+    staleAfter: staleness.default({ days: 2 }),
   })
   .strict();
 export type Delivery = z.infer<typeof deliverySchema>;
