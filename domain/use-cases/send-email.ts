@@ -74,17 +74,22 @@ export const sendEmail = async (input: SendEmailInput, deps: Deps): Promise<Send
   const profile = profileAsOf(stored, now);
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
 
-  const previous = await store.getSend(input.customerId, key);
+  // Transactional email (a receipt, a statement asked for) goes at once, whatever the pacing says.
+  const pacing = input.topic?.transactional ? undefined : input.pacing;
+  // Only a paced send can have been deferred before: it reads when it was first due. An unpaced
+  // one needs no read: its conditional write finds a final record (and then reads it).
+  const previous = pacing ? await store.getSend(input.customerId, key) : undefined;
   if (previous && previous.status !== 'deferred' && previous.status !== 'skipped')
     return { status: 'duplicate', previous: previous.status };
   const at = now.toISOString();
+  const deferrals = previous?.deferrals ?? 0;
   const base = {
     customerId: input.customerId,
     key,
     templateId: input.template.id,
     at,
-    firstAt: previous?.firstAt ?? previous?.at ?? at,
-    deferrals: previous?.deferrals ?? 0,
+    // Unpaced sends keep the record they always had.
+    ...(pacing ? { firstAt: previous?.firstAt ?? previous?.at ?? at, deferrals } : {}),
   };
   /** Records a send that does not go now; a record someone else finalized meanwhile wins. */
   const record = async (send: StoredSend, result: SendEmailResult): Promise<SendEmailResult> =>
@@ -96,15 +101,12 @@ export const sendEmail = async (input: SendEmailInput, deps: Deps): Promise<Send
     return record({ ...base, status: 'skipped', code, reason }, { status: 'skipped', code, reason });
   }
 
-  // Transactional email (a receipt, a statement asked for) goes at once, whatever the pacing says.
-  const pacing = input.topic?.transactional ? undefined : input.pacing;
   const quiet = pacing && quietUntil(now, profile.timeZone ?? pacing.timeZone, pacing.quietHours);
   if (pacing?.quietHours && quiet) {
     const until = quiet.toISOString();
     const reason = `quiet hours ${pacing.quietHours.from}-${pacing.quietHours.to} in the customer's time zone`;
-    const deferrals = base.deferrals + 1;
     return record(
-      { ...base, status: 'deferred', code: 'quiet-hours', reason, until, deferrals },
+      { ...base, status: 'deferred', code: 'quiet-hours', reason, until, deferrals: deferrals + 1 },
       { status: 'deferred', code: 'quiet-hours', reason, until, due: { at: until } },
     );
   }
