@@ -2,6 +2,7 @@ import type { CustomerProfile, ProfileChanges } from './customer.ts';
 import type { CouponDiscount, RewardDiscount } from './discounts.ts';
 import type { FlowMemory, Journey, JourneyStatus, ResumeOutcome, Wait } from './journeys.ts';
 import type { LedgerEntry, PointsAccount } from './loyalty/account.ts';
+import type { PacingRecord } from './pacing.ts';
 import type { ReputationBucket, SendingPause } from './reputation.ts';
 
 // Ports the use cases need. Adapters live in functions/adapters (AWS) and tests (in-memory).
@@ -85,10 +86,42 @@ export interface SendClaim {
   at: string;
 }
 
+/**
+ * Where a send stands. `deferred` comes back later (quiet hours, a cap) and `skipped` is decided
+ * again if its step runs again (consent may have been given since); the others are final.
+ */
+export type SendStatus = 'sending' | 'sent' | 'failed' | 'skipped' | 'deferred' | 'dropped';
+
+/** Why a send did not go (now): machine-readable, for reports and metrics. */
+export type SendReasonCode =
+  | 'no-consent'
+  | 'opted-out'
+  | 'suppressed'
+  | 'erased'
+  | 'paused'
+  | 'quiet-hours'
+  | 'cap'
+  | 'stale'
+  | 'rejected';
+
 export interface StoredSend extends SendClaim {
-  status: 'sending' | 'sent' | 'failed';
+  status: SendStatus;
   messageId?: string | undefined;
+  /** In words: the provider's refusal, the consent rule, the cap. */
   reason?: string | undefined;
+  code?: SendReasonCode | undefined;
+  /** When a deferred send is due again. */
+  until?: string | undefined;
+  /** When the send was first due: a capped message's staleness counts from here. */
+  firstAt?: string | undefined;
+  /** How often it was deferred before this status. */
+  deferrals?: number | undefined;
+}
+
+/** The pacing record to replace with a send record's write: guarded by the version read. */
+export interface PacingWrite {
+  expectedVersion: number;
+  next: PacingRecord;
 }
 
 export interface CustomerStore {
@@ -139,6 +172,14 @@ export interface CustomerStore {
   failSend(customerId: string, key: string, reason: string): Promise<void>;
   /** Gives a claim back when the send certainly did not happen, so a retry may send. */
   releaseSend(customerId: string, key: string): Promise<void>;
+  /** The customer's recent marketing sends and waiting messages, for the frequency caps. */
+  getPacing(customerId: string): Promise<PacingRecord | undefined>;
+  /**
+   * One transaction: the send record (new, or replacing a `deferred` or `skipped` one: `taken` if
+   * it is in any other state) and, if given, the customer's pacing record (`conflict` if its version moved).
+   * A claim is this with status `sending`; a skip, deferral or drop records itself the same way.
+   */
+  writeSend(send: StoredSend, pacing?: PacingWrite): Promise<'applied' | 'taken' | 'conflict'>;
 }
 
 export interface OutgoingEmail {

@@ -169,6 +169,44 @@ export const limitsSchema = z
   })
   .strict();
 
+// Not the flow language's duration: the handlers that read the program must not bundle the compiler.
+const staleness = z
+  .object({
+    days: z.number().int().nonnegative().optional(),
+    hours: z.number().int().nonnegative().optional(),
+    minutes: z.number().int().nonnegative().optional(),
+  })
+  .strict()
+  .refine((d) => (d.days ?? 0) + (d.hours ?? 0) + (d.minutes ?? 0) > 0, 'must be longer than zero');
+
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM', such as '21:00'");
+
+/** Local hours in which no marketing email goes out; `from` later than `to` spans midnight. */
+export const quietHoursSchema = z
+  .object({ from: clockTime, to: clockTime })
+  .strict()
+  .refine((q) => q.from !== q.to, 'from and to must differ');
+export type QuietHours = z.infer<typeof quietHoursSchema>;
+
+/**
+ * How marketing email is paced, across every flow: quiet hours in the customer's time zone, caps
+ * on emails per customer over rolling windows, and how long a capped message may wait before it is
+ * dropped. Transactional topics ignore all of it. Off unless the program says so.
+ */
+export const deliverySchema = z
+  .object({
+    quietHours: quietHoursSchema.optional(),
+    caps: z
+      .array(
+        z.object({ emails: z.number().int().positive(), days: z.number().int().positive().max(90) }).strict(),
+      )
+      .default([]),
+    /** A message still held back by a cap this long after it was first due is dropped. */
+    staleAfter: staleness.default({ days: 2 }),
+  })
+  .strict();
+export type Delivery = z.infer<typeof deliverySchema>;
+
 export const programSchema = z
   .object({
     version: z.literal(1),
@@ -218,6 +256,7 @@ export const programSchema = z
     rewards: z.array(rewardSchema).default([]),
     tiers: tiersSchema.optional(),
     limits: limitsSchema.default({ maxOrderTotal: 100_000, maxFutureDays: 7 }),
+    delivery: deliverySchema.default({ caps: [], staleAfter: { days: 2 } }),
   })
   .strict()
   .superRefine((program, ctx) => {

@@ -28,6 +28,8 @@ export const keys = {
   order: (orderId: string) => `ORDER#${orderId}`,
   ledger: (entryId: string) => `LEDGER#${entryId}`,
   send: (key: string) => `SEND#${key}`,
+  /** The customer's recent marketing sends, for frequency caps across flows. */
+  pacing: 'PACING',
   flowMemory: (flowId: string) => `FLOW#${flowId}`,
   journey: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}`,
   wait: (flowId: string, journeyId: string) => `JOURNEY#${flowId}#${journeyId}#WAIT`,

@@ -15,6 +15,8 @@ const EMAIL_METRICS = {
   failed: 'EmailsRefused',
   skipped: 'EmailsSkipped',
   duplicate: 'EmailsDuplicate',
+  deferred: 'EmailsDeferred',
+  dropped: 'EmailsDropped',
 } as const;
 
 export const createHandler = (runtime: () => RuntimeDeps) =>

@@ -12,6 +12,7 @@ import { type CustomerProfile, profileAsOf } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
 import type { Lot, PointsAccount, TierState } from '#domain/loyalty/account.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
+import type { StoredSend } from '#domain/ports.ts';
 import type { CompiledProject } from '#domain/workflow/compile.ts';
 import { allSteps } from '#domain/workflow/flow-schema.ts';
 import { customerItems, type ItemOf, type ParsedItem } from '#functions/adapters/table-items.ts';
@@ -111,9 +112,13 @@ export interface CustomerReport {
     eventId: string;
     templateId?: string | undefined;
     at?: string | undefined;
-    status: 'sending' | 'sent' | 'failed' | 'skipped';
+    status: StoredSend['status'];
     messageId?: string | undefined;
     reason?: string | undefined;
+    /** Why it was skipped, deferred or dropped: no-consent, quiet-hours, cap, stale, ... */
+    code?: string | undefined;
+    /** When a deferred send is due again. */
+    until?: string | undefined;
   }[];
   journeys: {
     flowId: string;
@@ -414,12 +419,19 @@ export const readCustomer = async (
         status: send.status,
         messageId: send.messageId,
         reason: send.reason,
+        code: send.code,
+        until: send.until,
       })),
-      ...waits.flatMap((wait) =>
-        skipsIn(wait, triggers.get(`${wait.flowId}#${wait.journeyId}`), (flowId, stepId) =>
-          templates.get(`${flowId}#${stepId}`),
+      // Skips from before skips were stored live only in a waiting journey's context.
+      ...waits
+        .flatMap((wait) =>
+          skipsIn(wait, triggers.get(`${wait.flowId}#${wait.journeyId}`), (flowId, stepId) =>
+            templates.get(`${flowId}#${stepId}`),
+          ),
+        )
+        .filter(
+          (skip) => !sends.some((send) => send.key === `${skip.flowId}#${skip.eventId}#${skip.stepId}`),
         ),
-      ),
     ].sort((a, b) => (a.at ?? '~').localeCompare(b.at ?? '~') || a.flowId.localeCompare(b.flowId)),
     journeys: journeys.sort(byTime((j) => j.enteredAt)).map((journey) => ({
       flowId: journey.flowId,
@@ -621,13 +633,12 @@ export const formatCustomer = (report: CustomerReport): string[] => {
               s.flowId,
               s.stepId,
               s.templateId ?? '-',
-              s.status,
+              s.code ? `${s.status} (${s.code})` : s.status,
               when(s.at),
-              s.messageId ?? s.reason ?? '-',
+              s.until ? `until ${when(s.until)}: ${s.reason ?? ''}` : (s.messageId ?? s.reason ?? '-'),
             ]),
           ),
     ),
-    '    (a skipped send is stored nowhere: it shows only while its journey waits)',
   );
 
   lines.push(

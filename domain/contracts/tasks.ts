@@ -10,6 +10,7 @@ import { sweepInputSchema } from './sweep-input.ts';
 // fails the build), the handler parses its input with them, and the use cases take their types.
 
 const id = z.string().min(1);
+const clockTime = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/);
 
 /** The ingest machine's first task: the event as EventBridge delivered it, and the program. */
 export const recordEventInputSchema = z.object({ event: z.unknown(), program: programSchema });
@@ -41,6 +42,16 @@ export const sendEmailInputSchema = z.object({
   currency: z.string().length(3),
   /** What the template may use besides the customer: the trigger event and earlier steps' results. */
   context: z.object({ event: z.unknown(), steps: z.unknown() }),
+  /** Quiet hours and frequency caps: marketing steps only, and only when the program sets some. */
+  pacing: z
+    .object({
+      quietHours: z.object({ from: clockTime, to: clockTime }).optional(),
+      caps: z.array(z.object({ emails: z.number().int().positive(), days: z.number().int().positive() })),
+      staleAfterMinutes: z.number().positive(),
+      priority: z.number().int(),
+      timeZone: z.string().min(1),
+    })
+    .optional(),
 });
 export type SendEmailInput = z.infer<typeof sendEmailInputSchema>;
 
@@ -88,6 +99,8 @@ export const journeyActionSchemas = {
     due: z.union([
       z.object({ minutes: z.number().positive() }),
       z.object({ until: z.object({ time: z.string(), weekdays: z.array(z.enum(WEEKDAYS)).optional() }) }),
+      // An instant a step chose: a deferred send's next allowed time.
+      z.object({ at: z.iso.datetime({ offset: true }) }),
     ]),
     listen: listen.optional(),
     context: z.object({ trigger: z.unknown(), steps: z.unknown() }),

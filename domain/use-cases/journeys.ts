@@ -140,8 +140,15 @@ export const parkJourney = async (input: WaitInput, deps: JourneyDeps) => {
   if (journey?.status !== 'active') return { waiting: false };
   const now = clock.now();
   let dueAt: Date;
+  // A deferral's wait is named by its due time too: the previous deferral of the same step may
+  // still be there (it is deleted only after its continuation started), and one wait per journey
+  // and step name is written.
+  let stepId = input.stepId;
   if ('minutes' in input.due) {
     dueAt = addDuration(now, { minutes: input.due.minutes });
+  } else if ('at' in input.due) {
+    dueAt = new Date(input.due.at);
+    stepId = `${input.stepId}@${dueAt.toISOString()}`;
   } else {
     const profile = await store.getProfile(input.customerId);
     dueAt = nextLocalTime(
@@ -156,7 +163,7 @@ export const parkJourney = async (input: WaitInput, deps: JourneyDeps) => {
     flowId: input.flowId,
     journeyId: input.journeyId,
     revision: input.revision,
-    stepId: input.stepId,
+    stepId,
     dueAt: dueAt.toISOString(),
     listen: input.listen,
     targets: input.targets,

@@ -6,7 +6,7 @@ import type { EmailTemplate } from '../templates.ts';
 import { deadLetter, type Json, type JsonObject, PLACEHOLDERS, reachable, ref, task } from './asl.ts';
 import { allOf } from './conditions.ts';
 import { allSteps, durationMinutes, type Flow, isWaitForEvent, type Step } from './flow-schema.ts';
-import { constant, fields, fromPath, parametersFor } from './task-parameters.ts';
+import { constant, fields, fromPath, parametersFor, type Source } from './task-parameters.ts';
 
 // A flow compiles to one Express state machine that a journey runs through in segments: the first
 // segment starts from the trigger; a wait parks the journey in DynamoDB and ends the execution; the
@@ -50,6 +50,20 @@ const listenOf = (trigger: { event: string; where?: Record<string, unknown> | un
   ...(trigger.where ? { where: trigger.where as JsonObject } : {}),
 });
 
+const enterParameters = (flow: Flow, revision: string, splits: string[], profile: Source) =>
+  parametersFor('journey.enter', journeyActionSchemas.enter, {
+    action: constant('enter'),
+    ...journeyIds(flow.id, revision),
+    profile,
+    reentry: constant(flow.entry.reentry),
+    cap: constant(flow.entry.cap),
+    exitOn: constant((flow.exit_on ?? []).map(listenOf)),
+    goal: constant(
+      flow.goal ? { ...listenOf(flow.goal), withinMinutes: durationMinutes(flow.goal.within) } : undefined,
+    ),
+    splits: constant(splits),
+  });
+
 class FlowCompiler {
   readonly built: Built = { states: {}, resumeTargets: new Set() };
 
@@ -58,7 +72,72 @@ class FlowCompiler {
     private readonly revision: string,
     private readonly program: Program,
     private readonly templates: ReadonlyMap<string, EmailTemplate>,
+    /** Whether the journey has a record from the start; if not, a deferred send creates one. */
+    private readonly tracked: boolean,
   ) {}
+
+  /** What paces a send of this topic: nothing for transactional email or a program without rules. */
+  private pacingOf(topic: { transactional: boolean } | undefined) {
+    if (topic?.transactional) return undefined;
+    const { delivery, timeZone } = this.program;
+    const quietHours =
+      this.flow.quiet_hours === false ? undefined : (this.flow.quiet_hours ?? delivery.quietHours);
+    if (!quietHours && delivery.caps.length === 0) return undefined;
+    return {
+      quietHours,
+      caps: delivery.caps,
+      staleAfterMinutes: durationMinutes(delivery.staleAfter),
+      priority: this.flow.priority,
+      timeZone,
+    };
+  }
+
+  /**
+   * A deferred send parks the journey until the time it was given and then runs the same step
+   * again. A flow without a journey record enters one here, so only deferred sends pay for it.
+   */
+  private deferral(stepId: string, next: string): string {
+    const states = this.built.states;
+    const park = `${stepId}:defer`;
+    states[`${stepId}:deferred?`] = {
+      Type: 'Choice',
+      Choices: [
+        {
+          Variable: `$.steps.${stepId}.status`,
+          StringEquals: 'deferred',
+          Next: this.tracked ? park : `${stepId}:track`,
+        },
+      ],
+      Default: next,
+    };
+    if (!this.tracked) {
+      // It parks at once, and its continuation loads a fresh profile: none is needed here.
+      states[`${stepId}:track`] = this.journeyTask(
+        enterParameters(this.flow, this.revision, [], constant({})),
+        '$.journey',
+        park,
+      );
+    }
+    states[park] = this.journeyTask(
+      parametersFor('journey.wait', journeyActionSchemas.wait, {
+        action: constant('wait'),
+        ...this.ids(),
+        stepId: constant(stepId),
+        targets: constant({ elapsed: stepId }),
+        due: fromPath(`$.steps.${stepId}.due`),
+        listen: undefined,
+        context: fields({ trigger: fromPath('$.trigger'), steps: fromPath('$.steps') }),
+      }),
+      `$.steps.${stepId}:defer`,
+      `${stepId}:parked`,
+    );
+    states[`${stepId}:parked`] = {
+      Type: 'Succeed',
+      Comment: 'The send waits for quiet hours or a frequency cap to pass; the sweeper resumes it',
+    };
+    this.built.resumeTargets.add(stepId);
+    return `${stepId}:deferred?`;
+  }
 
   private ids() {
     return journeyIds(this.flow.id, this.revision);
@@ -127,6 +206,7 @@ class FlowCompiler {
         if (!template)
           throw new ConfigError([{ file: this.flow.id, path: step.id, message: 'unknown template' }]);
         const topic = this.program.topics.find((t) => t.id === step.topic);
+        const pacing = this.pacingOf(topic);
         states[step.id] = task(
           ref(PLACEHOLDERS.sendEmail),
           parametersFor('send_email', sendEmailInputSchema, {
@@ -144,9 +224,10 @@ class FlowCompiler {
             sender: constant(this.program.sender),
             currency: constant(this.program.currency),
             context: fields({ event: fromPath('$.trigger'), steps: fromPath('$.steps') }),
+            pacing: constant(pacing),
           }),
           `$.steps.${step.id}`,
-          next,
+          pacing ? this.deferral(step.id, next) : next,
         );
         return;
       }
@@ -279,9 +360,6 @@ export const flowDefinition = (
   program: Program,
   templates: ReadonlyMap<string, EmailTemplate>,
 ): JsonObject => {
-  const compiler = new FlowCompiler(flow, revision, program, templates);
-  const first = compiler.steps(flow.steps, 'Complete');
-  const { states: stepStates, resumeTargets } = compiler.built;
   const splits = allSteps(flow.steps)
     .filter((s) => s.type === 'split')
     .map((s) => s.id);
@@ -297,13 +375,18 @@ export const flowDefinition = (
     (flow.exit_on ?? []).length > 0 ||
     entry.cap !== undefined ||
     entry.reentry !== 'always';
+  const compiler = new FlowCompiler(flow, revision, program, templates, tracked);
+  const first = compiler.steps(flow.steps, 'Complete');
+  const { states: stepStates, resumeTargets } = compiler.built;
+  // An untracked flow whose sends may be deferred gets a journey only when one is: it resumes too.
+  const resumable = tracked || resumeTargets.size > 0;
   const needsProfile = entry.when !== undefined || steps.some((s) => s.type === 'branch');
   const afterNormalize = tracked || needsProfile ? 'LoadProfile' : first;
   const afterProfile = entry.when ? 'Eligible?' : tracked ? 'Enter' : first;
   const eligibleNext = tracked ? 'Enter' : first;
 
   const states: JsonObject = {
-    Start: tracked
+    Start: resumable
       ? {
           Type: 'Choice',
           Choices: [{ Variable: '$.resume', IsPresent: true, Next: 'Resume' }],
@@ -343,20 +426,7 @@ export const flowDefinition = (
     NotEligible: { Type: 'Succeed', Comment: 'The profile does not meet the entry conditions' },
     Enter: task(
       journeyArn,
-      parametersFor('journey.enter', journeyActionSchemas.enter, {
-        action: constant('enter'),
-        ...journeyIds(flow.id, revision),
-        profile: fromPath('$.journey.profile'),
-        reentry: constant(entry.reentry),
-        cap: constant(entry.cap),
-        exitOn: constant((flow.exit_on ?? []).map(listenOf)),
-        goal: constant(
-          flow.goal
-            ? { ...listenOf(flow.goal), withinMinutes: durationMinutes(flow.goal.within) }
-            : undefined,
-        ),
-        splits: constant(splits),
-      }),
+      enterParameters(flow, revision, splits, fromPath('$.journey.profile')),
       '$.journey',
       'Entered?',
     ),
@@ -392,7 +462,15 @@ export const flowDefinition = (
     ...stepStates,
     Complete: tracked
       ? task(journeyArn, endParameters(flow.id, revision, 'completed'), null, 'Done')
-      : { Type: 'Pass', Next: 'Done' },
+      : resumable
+        ? {
+            Type: 'Choice',
+            Comment: 'A journey a deferred send entered ends here; one never entered has nothing to end',
+            Choices: [{ Variable: '$.journey.entered', IsPresent: true, Next: 'CompleteJourney' }],
+            Default: 'Done',
+          }
+        : { Type: 'Pass', Next: 'Done' },
+    CompleteJourney: task(journeyArn, endParameters(flow.id, revision, 'completed'), null, 'Done'),
     Done: { Type: 'Succeed' },
     Exited: { Type: 'Succeed', Comment: 'An exit step ended the journey' },
     HeldOut: {

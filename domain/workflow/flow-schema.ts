@@ -311,6 +311,21 @@ export const flowSchema = z
     name: z.string().min(1),
     description: z.string().optional(),
     status: z.enum(['active', 'paused']).default('active'),
+    /** Under a frequency cap, a higher-priority flow's email goes first; the others wait. */
+    priority: z.number().int().min(0).max(100).default(0),
+    /** This flow's quiet hours instead of the program's, or `false`: its emails go at any hour. */
+    quiet_hours: z
+      .union([
+        z.literal(false),
+        z
+          .object({
+            from: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM'"),
+            to: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "use 24-hour 'HH:MM'"),
+          })
+          .strict()
+          .refine((q) => q.from !== q.to, 'from and to must differ'),
+      ])
+      .optional(),
     trigger: triggerSchema,
     entry: entrySchema.default({ reentry: 'always' }),
     /** Events that end the journey wherever it is. */

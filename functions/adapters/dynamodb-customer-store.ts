@@ -17,11 +17,13 @@ import type { CustomerProfile, ProfileChanges } from '#domain/customer.ts';
 import { CouponCodeTakenError, TransientError } from '#domain/errors.ts';
 import { shardOf } from '#domain/journeys.ts';
 import type { PointsAccount } from '#domain/loyalty/account.ts';
+import type { PacingRecord } from '#domain/pacing.ts';
 import type {
   CustomerStore,
   DueAccount,
   LedgerEntry,
   OrderRecord,
+  PacingWrite,
   PointsWrite,
   PointsWriteOptions,
   RewardCoupon,
@@ -35,6 +37,7 @@ import {
   dueItem,
   ledgerItem,
   orderItem,
+  pacingItem,
   profileItem,
   rewardCouponItem,
   sendItem,
@@ -618,6 +621,66 @@ export class DynamoDbCustomerStore implements CustomerStore {
 
   failSend(customerId: string, key: string, reason: string) {
     return this.setSend(customerId, key, 'failed', 'reason', reason);
+  }
+
+  async getPacing(customerId: string): Promise<PacingRecord | undefined> {
+    const item = await this.getItem(customerId, keys.pacing);
+    return item ? pacingItem.parse(item) : undefined;
+  }
+
+  async writeSend(send: StoredSend, pacing?: PacingWrite): Promise<'applied' | 'taken' | 'conflict'> {
+    const sendPut = {
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...this.key(send.customerId, keys.send(send.key)),
+          type: 'send',
+          ...send,
+          [TABLE_DESIGN.timeToLive]: expiresAfter(send.at, RETENTION_DAYS.finished),
+        },
+        // A deferred or skipped send is decided again when it comes back; the others are final or in flight.
+        ConditionExpression: 'attribute_not_exists(#pk) OR #status IN (:deferred, :skipped)',
+        ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#status': 'status' },
+        ExpressionAttributeValues: { ':deferred': 'deferred', ':skipped': 'skipped' },
+      },
+    };
+    if (!pacing) {
+      try {
+        await this.send('PutItem', () =>
+          this.doc.send(new PutCommand({ ...sendPut.Put, ReturnConsumedCapacity: 'TOTAL' })),
+        );
+        return 'applied';
+      } catch (error) {
+        if (error instanceof Error && error.name === 'ConditionalCheckFailedException') return 'taken';
+        throw error;
+      }
+    }
+    const { next, expectedVersion } = pacing;
+    const outcome = await this.transact([
+      sendPut,
+      {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            ...this.key(send.customerId, keys.pacing),
+            type: 'pacing',
+            version: next.version,
+            sends: next.sends,
+            holds: next.holds,
+          },
+          ...(expectedVersion === 0
+            ? {
+                ConditionExpression: 'attribute_not_exists(#pk)',
+                ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+              }
+            : {
+                ConditionExpression: 'version = :version',
+                ExpressionAttributeValues: { ':version': expectedVersion },
+              }),
+        },
+      },
+    ]);
+    return outcome === 'duplicate' ? 'taken' : outcome;
   }
 
   async releaseSend(customerId: string, key: string): Promise<void> {

@@ -345,9 +345,31 @@ export const sendItem = z.object({
   key: z.string(),
   templateId: z.string(),
   at: z.string(),
-  status: z.enum(['sending', 'sent', 'failed']),
+  status: z.enum(['sending', 'sent', 'failed', 'skipped', 'deferred', 'dropped']),
   messageId: optionalString,
   reason: optionalString,
+  code: z
+    .enum([
+      'no-consent',
+      'opted-out',
+      'suppressed',
+      'erased',
+      'paused',
+      'quiet-hours',
+      'cap',
+      'stale',
+      'rejected',
+    ])
+    .optional(),
+  until: optionalString,
+  firstAt: optionalString,
+  deferrals: z.number().int().nonnegative().optional(),
+});
+/** One customer's recent marketing sends and messages waiting for a frequency cap. */
+export const pacingItem = z.object({
+  version: z.number().int().nonnegative(),
+  sends: z.array(z.object({ key: z.string(), at: z.string() })),
+  holds: z.array(z.object({ key: z.string(), priority: z.number(), since: z.string(), until: z.string() })),
 });
 /** A coupon a reward redemption bought with points. */
 export const rewardCouponItem = z.object({
@@ -466,6 +488,7 @@ export const ITEM_KINDS = {
   order: { pk: customerPk, sk: keys.order(part('orderId')), schema: orderItem },
   ledger: { pk: customerPk, sk: keys.ledger(part('entryId')), schema: ledgerItem },
   send: { pk: customerPk, sk: keys.send(part('key')), schema: sendItem },
+  pacing: { pk: customerPk, sk: keys.pacing, schema: pacingItem },
   // Both kinds of coupon are stored as `coupon`: a redemption's and a journey step's.
   coupon: {
     pk: customerPk,

@@ -285,7 +285,9 @@ describe('rapport customer', () => {
       for (const row of rows) expect(row[at - 1]).toBe(' ');
     }
     expect(rows[1]).toMatch(/^ {4}o-2 +\$40\.50 +USD +2026-03-02T19:48:00Z +\$15\.00 +40 +15$/);
-    expect(text).toMatch(/^ {4}welcome +hello +welcome +skipped +- +no consent for loyalty$/m);
+    expect(text).toMatch(
+      /^ {4}welcome +hello +welcome +skipped \(no-consent\) +2026-03-02T15:00:00Z +no consent for loyalty$/m,
+    );
     expect(text).toMatch(
       /^ {4}2026-03-03T15:00:00Z +reverse +-15 +-15 +0 +0 +base-earn@1 +order o-2, refund rf-1$/m,
     );

@@ -1,6 +1,7 @@
 import type { CustomerProfile, ProfileChanges } from '../../domain/customer.ts';
 import { CouponCodeTakenError } from '../../domain/errors.ts';
 import { shardOf } from '../../domain/journeys.ts';
+import type { PacingRecord } from '../../domain/pacing.ts';
 import type {
   Clock,
   CustomerStore,
@@ -9,6 +10,7 @@ import type {
   Mailer,
   OrderRecord,
   OutgoingEmail,
+  PacingWrite,
   PointsWrite,
   PointsWriteOptions,
   RewardCoupon,
@@ -30,6 +32,7 @@ export class InMemoryCustomerStore implements CustomerStore {
   readonly codes = new Map<string, string>();
   readonly due = new Map<string, string>();
   readonly sends = new Map<string, StoredSend>();
+  readonly pacing = new Map<string, PacingRecord>();
 
   async getProfile(customerId: string) {
     const profile = this.profiles.get(customerId);
@@ -159,6 +162,20 @@ export class InMemoryCustomerStore implements CustomerStore {
   async failSend(customerId: string, key: string, reason: string) {
     const send = this.sends.get(`${customerId}/${key}`);
     if (send) Object.assign(send, { status: 'failed', reason });
+  }
+  async getPacing(customerId: string) {
+    return structuredClone(this.pacing.get(customerId));
+  }
+  /** The DynamoDB transaction's all-or-nothing: the send record's state, then the pacing version. */
+  async writeSend(send: StoredSend, pacing?: PacingWrite) {
+    const key = `${send.customerId}/${send.key}`;
+    const existing = this.sends.get(key);
+    if (existing && existing.status !== 'deferred' && existing.status !== 'skipped') return 'taken' as const;
+    if (pacing && (this.pacing.get(send.customerId)?.version ?? 0) !== pacing.expectedVersion)
+      return 'conflict' as const;
+    this.sends.set(key, structuredClone(send));
+    if (pacing) this.pacing.set(send.customerId, structuredClone(pacing.next));
+    return 'applied' as const;
   }
   async releaseSend(customerId: string, key: string) {
     if (this.sends.get(`${customerId}/${key}`)?.status === 'sending')

@@ -93,6 +93,18 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
     field: 'status',
     broken: 'lost',
   },
+  pacing: {
+    raw: {
+      pk: customer,
+      sk: keys.pacing,
+      type: 'pacing',
+      version: 2,
+      sends: [{ key: 'welcome#e-1#mail', at }],
+      holds: [{ key: 'win-back#e-2#mail', priority: 1, since: at, until: at }],
+    },
+    field: 'version',
+    broken: 'two',
+  },
   coupon: {
     raw: {
       pk: customer,

@@ -151,6 +151,7 @@ describe('recording events, awarding points and sending email', () => {
     const receipt = { ...mail(), stepId: 'receipt', topic: { id: 'orders', transactional: true } };
     expect(await sendEmail(promotions, deps())).toEqual({
       status: 'skipped',
+      code: 'no-consent',
       reason: 'no consent for promotions',
     });
     expect((await sendEmail(receipt, deps())).status).toBe('sent');
