@@ -245,7 +245,7 @@ name: Promo
 ${extra}
 trigger: { event: order.placed }
 steps:
-  - { id: mail, type: send_email, template: win-back, topic: ${topic} }
+  - { id: mail, type: send_email, template: thank-you, topic: ${topic} }
 `;
   const statesOf = (delivery: string, flow: string) =>
     compileProject(sources(delivery, flow)).flows[0]?.definition.States as Record<

@@ -241,7 +241,8 @@ describe('recording what SES reports', () => {
       await sendEmail(mail({ id: 'promotions', transactional: false }, 'promo'), { ...deps, mailer }),
     ).toEqual({
       status: 'skipped',
-      reason: 'paused',
+      code: 'paused',
+      reason: 'marketing from example.com is paused for a reputation review (rapport sending resume)',
     });
     expect(
       (await sendEmail(mail({ id: 'receipts', transactional: true }, 'receipt'), { ...deps, mailer })).status,
