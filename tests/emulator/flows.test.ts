@@ -158,7 +158,7 @@ describe('the shipped flows on the local stack', () => {
         .filter((e) => e.machine.startsWith('FlowWelcome') && JSON.stringify(e.input).includes('"w-c"'))
         .at(-1);
       expect(JSON.stringify(offer?.output)).toMatch(
-        /"status":"skipped","reason":"opted out of promotions \(shop, /,
+        /"status":"skipped","code":"opted-out","reason":"opted out of promotions \(shop, /,
       );
     });
 

@@ -126,11 +126,12 @@ describe('suppression and the reputation pause on the local stack', () => {
     });
     expect(await send(3, 'receipt', true)).toEqual({
       status: 'skipped',
+      code: 'suppressed',
       reason: `address suppressed after a hard-bounce ${new Date(START + 20 * 60_000).toISOString()}`,
     });
     expect((await runtime.store().getProfile(customer(9)))?.suppression).toBeUndefined();
 
-    expect(await send(201, 'promo')).toEqual({ status: 'skipped', reason: 'paused' });
+    expect(await send(201, 'promo')).toMatchObject({ status: 'skipped', code: 'paused' });
     expect(await send(201, 'receipt', true)).toMatchObject({ status: 'sent' });
     const inbox = await readInbox(runtime.ses.endpoint);
     expect(inbox.filter((m) => m.destination.to.includes('shopper201@example.org'))).toHaveLength(1);
