@@ -31,6 +31,8 @@ export interface CustomerProfile {
   /** Attributes and tags that flows set (update_profile); tags are a set kept as a map. */
   attributes?: Record<string, string | number | boolean> | undefined;
   tags?: Record<string, boolean> | undefined;
+  /** When the customer's personal data was erased at their request (privacy): nothing brings it back. */
+  erasedAt?: string | undefined;
   version: number;
 }
 

@@ -175,10 +175,22 @@ export const orderRefundedV1 = z
   })
   .superRefine((refund, ctx) => checkDecimals(ctx, refund.amount, refund.currency, ['amount']));
 
+/** A privacy request the shop forwards: the customer asked to be forgotten, or for their data. */
+const privacyRequestV1 = z.object({
+  version: z.literal(1),
+  customerId: id,
+  requestId: id,
+  requestedAt: timestamp,
+});
+export const erasureRequestedV1 = privacyRequestV1;
+export const exportRequestedV1 = privacyRequestV1;
+
 export const EVENT_SCHEMAS = {
   'customer.registered': customerRegisteredV1,
   'order.placed': orderPlacedV1,
   'order.refunded': orderRefundedV1,
+  'customer.erasure-requested': erasureRequestedV1,
+  'customer.export-requested': exportRequestedV1,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -187,6 +199,7 @@ export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
 export type CustomerRegistered = z.infer<typeof customerRegisteredV1>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1>;
 export type OrderRefunded = z.infer<typeof orderRefundedV1>;
+export type PrivacyRequest = z.infer<typeof privacyRequestV1>;
 
 /** The EventBridge envelope, as delivered to a rule target (EventBridge's own limits on its fields). */
 export const envelopeSchema = z.object({
@@ -203,7 +216,13 @@ export const envelopeSchema = z.object({
 export type CommerceEvent =
   | { type: 'customer.registered'; eventId: string; source: string; detail: CustomerRegistered }
   | { type: 'order.placed'; eventId: string; source: string; detail: OrderPlaced }
-  | { type: 'order.refunded'; eventId: string; source: string; detail: OrderRefunded };
+  | { type: 'order.refunded'; eventId: string; source: string; detail: OrderRefunded }
+  | {
+      type: 'customer.erasure-requested' | 'customer.export-requested';
+      eventId: string;
+      source: string;
+      detail: PrivacyRequest;
+    };
 
 interface Issue {
   path: readonly PropertyKey[];
@@ -260,6 +279,10 @@ const contextIssues = (event: CommerceEvent, { now, limits }: EventContext): Iss
       atMost(['amount'], event.detail.amount);
       notAfter('refundedAt', event.detail.refundedAt);
       break;
+    case 'customer.erasure-requested':
+    case 'customer.export-requested':
+      notAfter('requestedAt', event.detail.requestedAt);
+      break;
   }
   return issues;
 };
@@ -276,6 +299,11 @@ const parseDetail = (type: EventType, detail: unknown, base: { eventId: string; 
     }
     case 'order.refunded': {
       const parsed = orderRefundedV1.safeParse(detail);
+      return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
+    }
+    case 'customer.erasure-requested':
+    case 'customer.export-requested': {
+      const parsed = privacyRequestV1.safeParse(detail);
       return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
     }
   }
@@ -328,5 +356,8 @@ export const factKey = (event: CommerceEvent): string => {
       return `order.placed:${event.detail.orderId}`;
     case 'order.refunded':
       return `order.refunded:${event.detail.refundId}`;
+    case 'customer.erasure-requested':
+    case 'customer.export-requested':
+      return `${event.type}:${event.detail.requestId}`;
   }
 };

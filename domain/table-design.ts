@@ -45,6 +45,8 @@ export const keys = {
   pointsDue: 'POINTS_DUE',
   /** The customer's last order on the activity index, apart from the profile (no index write per profile write). */
   activity: 'ACTIVITY',
+  /** What an erasure did (kinds and counts, no personal data): written last, so it means done. */
+  erasureReceipt: 'ERASURE',
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
   indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,

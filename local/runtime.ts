@@ -27,6 +27,7 @@ import {
 import { VirtualClock } from './runtime/clock.ts';
 import { bindHandlers } from './runtime/handlers.ts';
 import { serviceIntegrations } from './runtime/integrations.ts';
+import { LocalDeadLetters, LocalExportSink } from './runtime/privacy.ts';
 import { ExecutionQueue } from './runtime/queue.ts';
 import {
   type ExecutionRecord,
@@ -96,6 +97,8 @@ export class LocalRapport {
   usesTimers = false;
   private readonly queue: ExecutionQueue;
   private readonly rejectedFile: string;
+  /** Where privacy exports are written, one directory per customer. */
+  readonly exportsDir: string;
   private readonly log: WriteStream;
   private lambdas = new Map<string, Invoke>();
   private integrations: Record<string, Invoke> = {};
@@ -114,6 +117,7 @@ export class LocalRapport {
     mkdirSync(outputDir, { recursive: true });
     this.rejectedFile = `${outputDir}/rejected.ndjson`;
     writeFileSync(this.rejectedFile, '');
+    this.exportsDir = `${outputDir}/exports`;
     this.log = createWriteStream(`${outputDir}/lambda.log.ndjson`);
     this.queue = new ExecutionQueue(options.concurrency ?? 16);
     this.machines = new StateMachines(
@@ -182,6 +186,8 @@ export class LocalRapport {
           if (failed.length > 0) throw new Error(`local PutEvents refused: ${JSON.stringify(failed)}`);
         },
       }),
+      deadLetters: new LocalDeadLetters(this.rejectedFile, this.deadLetters),
+      exports: new LocalExportSink(this.exportsDir),
       decorate: this.options.decorate,
       invoked: (id) => this.invocations.set(id, (this.invocations.get(id) ?? 0) + 1),
     });

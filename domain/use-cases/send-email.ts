@@ -27,6 +27,8 @@ export const sendEmail = async (
   const stored = await store.getProfile(input.customerId);
   if (!stored) throw new NotFoundError(`customer ${input.customerId} has no record yet`);
   const profile = profileAsOf(stored, clock.now());
+  // privacy: an erased customer has no address and asked for no more mail, of any kind.
+  if (profile.erasedAt) return { status: 'skipped', reason: 'erased' };
   const key = `${input.flowId}#${input.eventId}#${input.stepId}`;
   const permission = input.topic ? topicPermission(profile, input.topic) : undefined;
   if (permission && !permission.receives) return { status: 'skipped', reason: permission.reason };
