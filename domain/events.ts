@@ -194,7 +194,12 @@ export const EVENT_SCHEMAS = {
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
-export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
+/** Privacy requests are recorded and answered, never published: no flow may listen to them. */
+export const PRIVACY_EVENT_TYPES = ['customer.erasure-requested', 'customer.export-requested'] as const;
+/** The commerce events flows hear (ingest publishes them). */
+export const EVENT_TYPES = (Object.keys(EVENT_SCHEMAS) as EventType[]).filter(
+  (type) => !(PRIVACY_EVENT_TYPES as readonly string[]).includes(type),
+);
 
 export type CustomerRegistered = z.infer<typeof customerRegisteredV1>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1>;
@@ -320,7 +325,7 @@ export const parseCommerceEvent = (input: unknown, context: EventContext): Comme
   const type = envelope.data['detail-type'];
   if (!isEventType(type)) {
     throw new InvalidEventError(
-      `detail-type: ${quote(type)} is not one of ${EVENT_TYPES.join(', ')}`,
+      `detail-type: ${quote(type)} is not one of ${Object.keys(EVENT_SCHEMAS).join(', ')}`,
       'detail-type',
     );
   }

@@ -270,14 +270,15 @@ export interface ErasureReceipt {
   customerId: string;
   requestId: string;
   requestedAt: string;
-  erasedAt: string;
-  completedAt: string;
-  /** Items changed or deleted, by kind, by the run that completed the erasure. */
+  startedAt: string;
+  /** Absent while the erasure is under way (a crash leaves it so; the retry finishes it). */
+  completedAt?: string | undefined;
+  /** Items changed or deleted, by kind, summed over every attempt. */
   erased: Record<string, number>;
   /** Kinds kept because the books need them (orders, ledger, coupons), stripped of personal data. */
   kept: string[];
   /** Dead-letter copies: removed here, or where they could not be edited, when they expire. */
-  deadLetters: DeadLetterErasure;
+  deadLetters?: DeadLetterErasure | undefined;
 }
 
 export type DeadLetterErasure = { removed: number } | { retainedUntil: string; where: string };
@@ -292,7 +293,11 @@ export interface PrivacyStore {
    */
   erasePersonalItems(customerId: string): Promise<Record<string, number>>;
   getErasureReceipt(customerId: string): Promise<ErasureReceipt | undefined>;
-  putErasureReceipt(receipt: ErasureReceipt): Promise<void>;
+  /** Writes the receipt of an erasure that starts (none must exist): it collects the counts. */
+  startErasure(receipt: ErasureReceipt): Promise<void>;
+  /** Adds what a step changed to the receipt's counts. */
+  countErased(customerId: string, counts: Record<string, number>): Promise<void>;
+  completeErasure(customerId: string, completedAt: string, deadLetters: DeadLetterErasure): Promise<void>;
 }
 
 /** Where dead letters are kept: copies of the events that carried the customer's data. */

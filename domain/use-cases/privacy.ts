@@ -6,7 +6,6 @@ import type {
   CustomerData,
   CustomerStore,
   DeadLetterStore,
-  ErasureReceipt,
   ExportSink,
   JourneyStore,
   Mailer,
@@ -72,22 +71,29 @@ export type PrivacyResult = { outcome: 'applied' | 'duplicate' };
 export const eraseCustomer = async (request: PrivacyRequest, deps: PrivacyDeps): Promise<PrivacyResult> => {
   const { store, clock } = deps;
   const { customerId } = request;
-  if (await store.getErasureReceipt(customerId)) return { outcome: 'duplicate' };
-  const erased: Record<string, number> = {};
-  const count = (kind: string, n: number) => {
-    if (n > 0) erased[kind] = (erased[kind] ?? 0) + n;
+  const started = await store.getErasureReceipt(customerId);
+  if (started?.completedAt) return { outcome: 'duplicate' };
+  if (!started)
+    await store.startErasure({
+      customerId,
+      requestId: request.requestId,
+      requestedAt: request.requestedAt,
+      startedAt: clock.now().toISOString(),
+      erased: {},
+      kept: KEPT_FOR_THE_BOOKS,
+    });
+  // Each step's count goes on the receipt as soon as it is done, so an attempt that crashes
+  // later still has its work counted.
+  const count = async (counts: Record<string, number>) => {
+    const changed = Object.fromEntries(Object.entries(counts).filter(([, n]) => n > 0));
+    if (Object.keys(changed).length > 0) await store.countErased(customerId, changed);
   };
 
-  let erasedAt = clock.now().toISOString();
   await withOptimisticRetry(clock, async () => {
     const profile = await store.getProfile(customerId);
-    if (!profile) return { outcome: 'applied' as const };
-    if (profile.erasedAt) {
-      erasedAt = profile.erasedAt;
-      return { outcome: 'applied' as const };
-    }
-    const outcome = await store.eraseProfile(customerId, erasedAt, profile.version);
-    if (outcome === 'applied') count('profile', 1);
+    if (!profile || profile.erasedAt) return { outcome: 'applied' as const };
+    const outcome = await store.eraseProfile(customerId, clock.now().toISOString(), profile.version);
+    if (outcome === 'applied') await count({ profile: 1 });
     return { outcome };
   });
 
@@ -97,26 +103,16 @@ export const eraseCustomer = async (request: PrivacyRequest, deps: PrivacyDeps):
   const { journeys, waits } = await store.listActive(customerId, now);
   for (const wait of waits) {
     await retryTransient(clock, () => store.deleteWait(wait));
-    count('wait', 1);
+    await count({ wait: 1 });
   }
   for (const journey of journeys.filter((j) => j.status === 'active')) {
-    if (await retryTransient(clock, () => store.endJourney(journey, 'exited', now))) count('journey', 1);
+    if (await retryTransient(clock, () => store.endJourney(journey, 'exited', now)))
+      await count({ journey: 1 });
   }
-  for (const [kind, n] of Object.entries(await store.erasePersonalItems(customerId))) count(kind, n);
+  await count(await store.erasePersonalItems(customerId));
   const deadLetters = await deps.deadLetters.erase(customerId, now);
-  if ('removed' in deadLetters) count('dead-letter', deadLetters.removed);
-
-  const receipt: ErasureReceipt = {
-    customerId,
-    requestId: request.requestId,
-    requestedAt: request.requestedAt,
-    erasedAt,
-    completedAt: clock.now().toISOString(),
-    erased,
-    kept: KEPT_FOR_THE_BOOKS,
-    deadLetters,
-  };
-  await store.putErasureReceipt(receipt);
+  if ('removed' in deadLetters) await count({ 'dead-letter': deadLetters.removed });
+  await store.completeErasure(customerId, clock.now().toISOString(), deadLetters);
   return { outcome: 'applied' };
 };
 

@@ -1,6 +1,12 @@
 import { DeleteCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import type { CustomerData, ErasureReceipt, PrivacyStore, WriteOutcome } from '#domain/ports.ts';
-import { keys } from '#domain/table-design.ts';
+import type {
+  CustomerData,
+  DeadLetterErasure,
+  ErasureReceipt,
+  PrivacyStore,
+  WriteOutcome,
+} from '#domain/ports.ts';
+import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbStore } from './dynamodb-journey-store.ts';
 import { customerItems, describeUnreadable, erasureReceiptItem, type TableItem } from './table-items.ts';
 
@@ -133,16 +139,50 @@ export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore 
     return item ? erasureReceiptItem.parse(item) : undefined;
   }
 
-  async putErasureReceipt(receipt: ErasureReceipt): Promise<void> {
+  async startErasure(receipt: ErasureReceipt): Promise<void> {
     await this.send('PutItem', () =>
       this.doc.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: {
-            ...this.key(receipt.customerId, keys.erasureReceipt),
-            type: 'erasure-receipt',
-            ...receipt,
+          Item: { ...this.key(receipt.customerId, keys.erasureReceipt), type: 'erasure-receipt', ...receipt },
+          // Two attempts racing: the first receipt stays, the second's counts add to it.
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    ).catch((error: unknown) => {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+    });
+  }
+
+  async countErased(customerId: string, counts: Record<string, number>): Promise<void> {
+    const kinds = Object.entries(counts);
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.erasureReceipt),
+          UpdateExpression: `SET ${kinds.map((_, i) => `erased.#k${i} = if_not_exists(erased.#k${i}, :zero) + :n${i}`).join(', ')}`,
+          ExpressionAttributeNames: Object.fromEntries(kinds.map(([kind], i) => [`#k${i}`, kind])),
+          ExpressionAttributeValues: {
+            ':zero': 0,
+            ...Object.fromEntries(kinds.map(([, n], i) => [`:n${i}`, n])),
           },
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+  }
+
+  async completeErasure(customerId: string, completedAt: string, deadLetters: DeadLetterErasure) {
+    await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.key(customerId, keys.erasureReceipt),
+          UpdateExpression: 'SET completedAt = :at, deadLetters = :dead',
+          ExpressionAttributeValues: { ':at': completedAt, ':dead': deadLetters },
           ReturnConsumedCapacity: 'TOTAL',
         }),
       ),

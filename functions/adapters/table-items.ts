@@ -317,14 +317,13 @@ export const erasureReceiptItem = z.object({
   customerId: z.string(),
   requestId: z.string(),
   requestedAt: z.string(),
-  erasedAt: z.string(),
-  completedAt: z.string(),
+  startedAt: z.string(),
+  completedAt: optionalString,
   erased: z.record(z.string(), z.number()),
   kept: z.array(z.string()),
-  deadLetters: z.union([
-    z.object({ removed: z.number() }),
-    z.object({ retainedUntil: z.string(), where: z.string() }),
-  ]),
+  deadLetters: z
+    .union([z.object({ removed: z.number() }), z.object({ retainedUntil: z.string(), where: z.string() })])
+    .optional(),
 });
 
 // ---- journeys, flows and the sweeper ------------------------------------------------------------

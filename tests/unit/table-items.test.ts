@@ -156,7 +156,7 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
       customerId: 'c-1',
       requestId: 'r-1',
       requestedAt: at,
-      erasedAt: at,
+      startedAt: at,
       completedAt: at,
       erased: { profile: 1, wait: 1 },
       kept: ['order', 'ledger'],
