@@ -63,16 +63,17 @@ export const withoutPersonalData = (
 export type PrivacyResult = { outcome: 'applied' | 'duplicate' };
 
 /**
- * Erases the customer's personal data everywhere Rapport keeps it, once: the profile first (from
- * then on no event writes personal data back), then journeys end, waits and dates go, then the
- * dead letters. Every step is idempotent, so a retry after a crash anywhere finishes the job; the
- * receipt, written last, says it is done.
+ * Erases the customer's personal data everywhere Rapport keeps it: the profile first (from then
+ * on no event writes personal data back), then journeys end, waits and dates go, then the dead
+ * letters. Every step is idempotent, so a retry after a crash anywhere finishes the job; the
+ * receipt, started first and completed last, counts each step as it is done.
  */
 export const eraseCustomer = async (request: PrivacyRequest, deps: PrivacyDeps): Promise<PrivacyResult> => {
   const { store, clock } = deps;
   const { customerId } = request;
   const started = await store.getErasureReceipt(customerId);
-  if (started?.completedAt) return { outcome: 'duplicate' };
+  // A repeated request sweeps again (a continuation in flight during the first may have parked a
+  // wait since) and adds what it finds to the first receipt.
   if (!started)
     await store.startErasure({
       customerId,
@@ -112,6 +113,7 @@ export const eraseCustomer = async (request: PrivacyRequest, deps: PrivacyDeps):
   await count(await store.erasePersonalItems(customerId));
   const deadLetters = await deps.deadLetters.erase(customerId, now);
   if ('removed' in deadLetters) await count({ 'dead-letter': deadLetters.removed });
+  if (started?.completedAt) return { outcome: 'duplicate' };
   await store.completeErasure(customerId, clock.now().toISOString(), deadLetters);
   return { outcome: 'applied' };
 };

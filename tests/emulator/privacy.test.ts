@@ -1,10 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { TransientError } from '../../domain/errors.ts';
 import { compileProject } from '../../domain/workflow/compile.ts';
+import { DynamoDbStore } from '../../functions/adapters/dynamodb-journey-store.ts';
 import type { RuntimeDeps } from '../../functions/commons/runtime.ts';
 import { fromRoot } from '../../infra/paths.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
@@ -243,15 +244,42 @@ describe('privacy requests on the local stack', () => {
     expect((await reconcile()).mismatches).toEqual([]);
   });
 
-  it('answers a repeated erasure request as done', async () => {
+  it('sweeps again on a repeated request: a wait parked by a continuation in flight during the erasure goes too', async () => {
+    // Prepare: the race the first erasure cannot close, a flow step that checked its journey
+    // before the erasure ended it and parks its wait after.
+    const store = new DynamoDbStore(
+      new DynamoDBClient({
+        endpoint: runtime.dynamo.endpoint,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      }),
+      runtime.names.tableName,
+    );
+    await store.putWait({
+      customerId: 'c-1',
+      flowId: 'review-request',
+      journeyId: 'late',
+      revision: 'r',
+      stepId: 'settle',
+      dueAt: new Date(START + 60 * DAY).toISOString(),
+      targets: { elapsed: 'ask' },
+      context: { trigger: { email: EMAIL, name: NAME }, steps: {} },
+      status: 'waiting',
+    });
+    expect(JSON.stringify(await rawItems())).toContain(EMAIL);
+    // Act
     await put('customer.erasure-requested', {
       version: 1,
       customerId: 'c-1',
       requestId: 'e-2',
       requestedAt: now(),
     });
-    const receipts = (await rawItems()).filter((item) => item.type === 'erasure-receipt');
-    expect(receipts).toEqual([expect.objectContaining({ requestId: 'e-1' })]);
-    expect(existsSync(`${outputDir}/rejected.ndjson`)).toBe(true);
+    // Assess: the first receipt stays, with the late wait counted on it.
+    const items = await rawItems();
+    expect(JSON.stringify(items)).not.toContain(EMAIL);
+    const receipts = items.filter((item) => item.type === 'erasure-receipt');
+    expect(receipts).toEqual([
+      expect.objectContaining({ requestId: 'e-1', erased: expect.objectContaining({ wait: 2 }) }),
+    ]);
   });
 });

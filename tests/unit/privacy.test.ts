@@ -4,9 +4,8 @@ import { InvalidEventError } from '../../domain/errors.ts';
 import { EVENT_TYPES, factKey, parseCommerceEvent } from '../../domain/events.ts';
 import { withoutPersonalData } from '../../domain/use-cases/privacy.ts';
 import { eventContext } from '../support/parse.ts';
-import { loyaltyProgram } from '../support/program.ts';
 
-const context = eventContext(loyaltyProgram());
+const context = eventContext('2026-03-05T12:00:00Z');
 const request = (type: string, detail: Record<string, unknown>) => ({
   id: 'env-1',
   'detail-type': type,
