@@ -1,3 +1,10 @@
+import {
+  ALL_MARKETING,
+  type ConsentMap,
+  type ConsentSource,
+  type MailState,
+  mergeConsent,
+} from './consent.ts';
 import type { CustomerRegistered, OrderPlaced } from './events.ts';
 import { accountAt, type PointsAccount } from './loyalty/account.ts';
 
@@ -10,8 +17,12 @@ export interface CustomerProfile {
   registeredAt?: string | undefined;
   timeZone?: string | undefined;
   birthday?: string | undefined;
-  /** Opt-in: false until an event says the customer agreed. */
-  marketingConsent: boolean;
+  /** Marketing consent per topic (`*`: every marketing topic), each a fact with its time and source. */
+  consent?: ConsentMap | undefined;
+  /** The address bounced hard or complained: set from SES's notifications. */
+  suppression?: MailState['suppression'];
+  /** When the customer's personal data was erased at their request; nothing brings it back. */
+  erasedAt?: string | undefined;
   /** When each contact field's value was true: it changes only by a fact at least as new. */
   asOf?: FieldTimes | undefined;
   orderCount: number;
@@ -31,8 +42,6 @@ export interface CustomerProfile {
   /** Attributes and tags that flows set (update_profile); tags are a set kept as a map. */
   attributes?: Record<string, string | number | boolean> | undefined;
   tags?: Record<string, boolean> | undefined;
-  /** When the customer's personal data was erased at their request (privacy): nothing brings it back. */
-  erasedAt?: string | undefined;
   version: number;
 }
 
@@ -52,7 +61,7 @@ export const profileAsOf = <P extends CustomerProfile>(profile: P, now: Date): P
 };
 
 /** The profile fields that events set, each with the time of the fact that set it. */
-export type ContactField = 'email' | 'name' | 'marketingConsent' | 'timeZone' | 'birthday';
+export type ContactField = 'email' | 'name' | 'timeZone' | 'birthday';
 export type FieldTimes = Partial<Record<ContactField, string>>;
 
 /** The fields an event sets on the profile; the store writes exactly these, guarded by `version`. */
@@ -85,7 +94,6 @@ export const newProfile = (
   email,
   name,
   createdAt,
-  marketingConsent: false,
   orderCount: 0,
   lifetimeSpendMinor: 0,
   refundedMinor: 0,
@@ -116,11 +124,19 @@ const contactChanges = (
   };
   apply('email', facts.email);
   apply('name', facts.name);
-  apply('marketingConsent', facts.marketingConsent);
   apply('timeZone', facts.timeZone);
   apply('birthday', facts.birthday);
   return { ...changes, asOf };
 };
+
+/** Consent facts an event states, merged by the one rule (consent.ts); nothing when it states none. */
+const consentChanges = (
+  base: CustomerProfile,
+  topics: Record<string, boolean>,
+  at: string,
+  source: ConsentSource,
+): ProfileChanges =>
+  Object.keys(topics).length > 0 ? { consent: mergeConsent(base.consent, topics, at, source) } : {};
 
 /** What the first event of a customer writes besides its own changes: the record's starting fields. */
 const firstWrite = (current: CustomerProfile | undefined, base: CustomerProfile): ProfileChanges =>
@@ -130,7 +146,6 @@ const firstWrite = (current: CustomerProfile | undefined, base: CustomerProfile)
         createdAt: base.createdAt,
         email: base.email,
         name: base.name,
-        marketingConsent: base.marketingConsent,
         orderCount: 0,
         lifetimeSpendMinor: 0,
         refundedMinor: 0,
@@ -149,11 +164,13 @@ export const changesForOrder = (
   const base = current ?? newProfile(order.customerId, order.email, order.name, order.placedAt);
   return {
     ...firstWrite(current, base),
-    ...contactChanges(base, order.placedAt, {
-      email: order.email,
-      name: order.name,
-      marketingConsent: order.marketingConsent,
-    }),
+    ...contactChanges(base, order.placedAt, { email: order.email, name: order.name }),
+    ...consentChanges(
+      base,
+      order.marketingConsent === undefined ? {} : { [ALL_MARKETING]: order.marketingConsent },
+      order.placedAt,
+      'order',
+    ),
     orderCount: base.orderCount + 1,
     lifetimeSpendMinor: base.lifetimeSpendMinor + totalMinor,
     firstOrderAt: earlier(base.firstOrderAt, order.placedAt),
@@ -169,13 +186,21 @@ export const changesForRegistration = (
   const contact = contactChanges(base, event.registeredAt, {
     email: event.email,
     name: event.name,
-    marketingConsent: event.marketingConsent,
     timeZone: event.timeZone,
     birthday: event.birthday,
   });
   return {
     ...firstWrite(current, base),
     ...contact,
+    ...consentChanges(
+      base,
+      {
+        ...(event.marketingConsent === undefined ? {} : { [ALL_MARKETING]: event.marketingConsent }),
+        ...event.consent,
+      },
+      event.registeredAt,
+      'registration',
+    ),
     // Date items carry the zone their time of day is read in, whichever fact set it.
     timeZone: contact.timeZone ?? base.timeZone,
     registeredAt: earlier(base.registeredAt, event.registeredAt),
@@ -184,19 +209,3 @@ export const changesForRegistration = (
 
 /** The first word of a name, for "Hi Ada". */
 export const firstName = (name: string): string => name.trim().split(/\s+/)[0] ?? name;
-
-/**
- * Whether a customer receives mail of a topic, and why: the one rule the mailer applies and the
- * customer report shows. Transactional topics need no marketing consent; every topic honours the
- * customer's own unsubscribe.
- */
-export const topicPermission = (
-  profile: Pick<CustomerProfile, 'marketingConsent' | 'attributes'>,
-  topic: { id: string; transactional: boolean },
-): { receives: boolean; reason: string } => {
-  if (!topic.transactional && !profile.marketingConsent)
-    return { receives: false, reason: `no marketing consent for ${topic.id}` };
-  if (profile.attributes?.[`unsubscribed_${topic.id}`] === true)
-    return { receives: false, reason: `unsubscribed from ${topic.id}` };
-  return { receives: true, reason: topic.transactional ? 'transactional' : 'marketing consent' };
-};

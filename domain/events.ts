@@ -116,6 +116,24 @@ const checkDecimals = (ctx: z.RefinementCtx, amount: number, code: string, path:
     });
 };
 
+/**
+ * Consent per marketing topic as the shop states it: topic ids of the program (checked against it
+ * when recorded), each true or false; a handful at most.
+ */
+const TOPIC_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const topicConsents = z.record(z.string(), z.boolean()).superRefine((topics, ctx) => {
+  const ids = Object.keys(topics);
+  if (ids.length > 50) ctx.addIssue({ code: 'custom', message: 'must name at most 50 topics' });
+  for (const topic of ids.slice(0, 50))
+    if (!TOPIC_ID.test(topic))
+      ctx.addIssue({
+        code: 'custom',
+        // A key quoted back is bounded like any other text from outside.
+        path: [topic.slice(0, 64)],
+        message: 'must be a topic id (up to 64 lower-case letters, digits and dashes)',
+      });
+});
+
 export const customerRegisteredV1 = z.object({
   version: z.literal(1),
   customerId: id,
@@ -124,9 +142,29 @@ export const customerRegisteredV1 = z.object({
   registeredAt: timestamp,
   timeZone: timeZone.optional(),
   birthday: birthday.optional(),
-  /** Opt-in: a registration that does not say the customer agreed gives no consent. */
-  marketingConsent: z.boolean().default(false),
+  /**
+   * Opt-in to every marketing topic, as of registeredAt. A registration that does not say gives no
+   * consent (and takes none back).
+   */
+  marketingConsent: z.boolean().optional(),
+  /** Opt-in or out of single topics, as of registeredAt; a topic named here outranks marketingConsent. */
+  consent: topicConsents.optional(),
 });
+
+/** The customer changed their consent in the shop (its preference centre, a checkout box, support). */
+export const consentChangedV1 = z
+  .object({
+    version: z.literal(1),
+    customerId: id,
+    changedAt: timestamp,
+    /** Every marketing topic at once. */
+    marketingConsent: z.boolean().optional(),
+    consent: topicConsents.optional(),
+  })
+  .refine((change) => change.marketingConsent !== undefined || Object.keys(change.consent ?? {}).length > 0, {
+    message: 'must give marketingConsent or consent for at least one topic',
+    path: ['consent'],
+  });
 
 export const orderItem = z.object({
   sku: id,
@@ -191,6 +229,7 @@ export const EVENT_SCHEMAS = {
   'order.refunded': orderRefundedV1,
   'customer.erasure-requested': erasureRequestedV1,
   'customer.export-requested': exportRequestedV1,
+  'customer.consent-changed': consentChangedV1,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
@@ -205,6 +244,7 @@ export type CustomerRegistered = z.infer<typeof customerRegisteredV1>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1>;
 export type OrderRefunded = z.infer<typeof orderRefundedV1>;
 export type PrivacyRequest = z.infer<typeof privacyRequestV1>;
+export type ConsentChanged = z.infer<typeof consentChangedV1>;
 
 /** The EventBridge envelope, as delivered to a rule target (EventBridge's own limits on its fields). */
 export const envelopeSchema = z.object({
@@ -227,7 +267,8 @@ export type CommerceEvent =
       eventId: string;
       source: string;
       detail: PrivacyRequest;
-    };
+    }
+  | { type: 'customer.consent-changed'; eventId: string; source: string; detail: ConsentChanged };
 
 interface Issue {
   path: readonly PropertyKey[];
@@ -288,6 +329,9 @@ const contextIssues = (event: CommerceEvent, { now, limits }: EventContext): Iss
     case 'customer.export-requested':
       notAfter('requestedAt', event.detail.requestedAt);
       break;
+    case 'customer.consent-changed':
+      notAfter('changedAt', event.detail.changedAt);
+      break;
   }
   return issues;
 };
@@ -309,6 +353,10 @@ const parseDetail = (type: EventType, detail: unknown, base: { eventId: string; 
     case 'customer.erasure-requested':
     case 'customer.export-requested': {
       const parsed = privacyRequestV1.safeParse(detail);
+      return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
+    }
+    case 'customer.consent-changed': {
+      const parsed = consentChangedV1.safeParse(detail);
       return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
     }
   }
@@ -347,6 +395,13 @@ export const ACCEPTED_SOURCE = 'rapport.ingest';
 /** Source of the triggers the sweeper publishes (inactivity, dates, schedules). */
 export const SWEEPER_SOURCE = 'rapport.sweeper';
 
+/** A short, stable digest of a text (FNV-1a, 32 bits), to keep a fact key bounded. */
+const fnv1a = (text: string): string => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return (hash >>> 0).toString(36);
+};
+
 /**
  * The business fact an event states, as an idempotency key: an order is placed once whatever
  * envelope carries it, so a shop that re-sends it under a new event id starts no second journey and
@@ -364,5 +419,17 @@ export const factKey = (event: CommerceEvent): string => {
     case 'customer.erasure-requested':
     case 'customer.export-requested':
       return `${event.type}:${event.detail.requestId}`;
+    case 'customer.consent-changed': {
+      // A change is its customer, its time and what it says: the same change re-sent is one fact.
+      const { customerId, changedAt, marketingConsent, consent } = event.detail;
+      const said = Object.entries({
+        ...consent,
+        ...(marketingConsent === undefined ? {} : { '*': marketingConsent }),
+      })
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([topic, granted]) => `${topic}=${granted ? 1 : 0}`)
+        .join(',');
+      return `customer.consent-changed:${customerId}:${changedAt}:${fnv1a(said)}`;
+    }
   }
 };

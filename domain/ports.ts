@@ -2,6 +2,7 @@ import type { CustomerProfile, ProfileChanges } from './customer.ts';
 import type { CouponDiscount, RewardDiscount } from './discounts.ts';
 import type { FlowMemory, Journey, JourneyStatus, ResumeOutcome, Wait } from './journeys.ts';
 import type { LedgerEntry, PointsAccount } from './loyalty/account.ts';
+import type { ReputationBucket, SendingPause } from './reputation.ts';
 
 // Ports the use cases need. Adapters live in functions/adapters (AWS) and tests (in-memory).
 
@@ -148,11 +149,39 @@ export interface OutgoingEmail {
   html: string;
   text: string;
   tags: Record<string, string>;
+  /** Extra message headers (List-Unsubscribe on marketing email). */
+  headers?: Record<string, string> | undefined;
 }
 
 export interface Mailer {
   /** Throws MailNotSentError when the provider surely did not accept it, MailRejectedError when it never will. */
   send(email: OutgoingEmail): Promise<{ messageId: string }>;
+}
+
+// ---- sender reputation -------------------------------------------------------------------------
+
+export type { ReputationBucket, SendingPause } from './reputation.ts';
+
+/** Per sending identity: hourly counters of what SES reported, and the pause of marketing mail. */
+export interface ReputationStore {
+  /** Adds sends to an hour's counter (not deduplicated: a repeated Send event overstates volume a little). */
+  countSends(identity: string, hour: string, sends: number): Promise<void>;
+  /** Counts a bounce or complaint once per `eventKey`, whatever is redelivered. */
+  countFeedback(
+    identity: string,
+    hour: string,
+    kind: 'bounces' | 'complaints',
+    eventKey: string,
+  ): Promise<'applied' | 'duplicate'>;
+  /** The identity's counters for the hours from `from` to `to`, inclusive. */
+  buckets(identity: string, from: string, to: string): Promise<ReputationBucket[]>;
+  getPause(identity: string): Promise<SendingPause | undefined>;
+  /** Every identity with a pause item, paused or resumed. */
+  pauses(): Promise<SendingPause[]>;
+  /** Pauses the identity unless it is already paused: the first breach's reason stays. */
+  pause(pause: SendingPause & { status: 'paused' }): Promise<'applied' | 'already-paused'>;
+  /** Lifts a pause; false if the identity was not paused. */
+  resume(identity: string, at: string): Promise<boolean>;
 }
 
 // ---- journeys (flows with waits, exits and goals) --------------------------------------------

@@ -193,6 +193,15 @@ export const programSchema = z
       .object({
         from: z.string().min(3, 'must be an address such as "Shop <hello@example.com>"'),
         replyTo: z.email().optional(),
+        /**
+         * Printed in the footer of every marketing email: CAN-SPAM wants a valid physical postal
+         * address of the sender in each one. Lines break where the text does.
+         */
+        postalAddress: z
+          .string()
+          .trim()
+          .min(10, 'must be the postal address printed in every marketing email (street, city, country)')
+          .max(300),
       })
       .strict(),
     earn: earnRuleSchema,

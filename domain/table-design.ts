@@ -47,6 +47,13 @@ export const keys = {
   activity: 'ACTIVITY',
   /** What an erasure did (kinds and counts, no personal data): written last, so it means done. */
   erasureReceipt: 'ERASURE',
+  /** A sending identity's hourly SES counters and the bounces and complaints counted (reputation.ts). */
+  reputation: (identity: string) => `REPUTATION#${identity}`,
+  reputationHour: (hour: string) => `HOUR#${hour}`,
+  sesFeedback: (eventKey: string) => `FEEDBACK#${eventKey}`,
+  /** Every identity's pause of marketing mail in one partition, so `rapport sending status` lists them. */
+  sending: 'SENDING',
+  sendingPause: (identity: string) => `PAUSE#${identity}`,
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
   indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,

@@ -23,7 +23,10 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     .use(parseInput(inputSchema))
     .handler(async (input) => {
       const deps = runtime();
-      const result = await sendEmail(input, deps);
+      const { baseUrl, signer } = deps.unsubscribe;
+      // Marketing email never goes without its unsubscribe link: a function missing it is misdeployed.
+      if (!baseUrl) throw new Error('UNSUBSCRIBE_URL is not set for the SendEmail function');
+      const result = await sendEmail(input, { ...deps, unsubscribe: { baseUrl, signer } });
       // `failed` is the provider refusing the address (a bounce list, a bad address): the rate to watch.
       countMetric(deps.metrics, EMAIL_METRICS[result.status], 1);
       return result;

@@ -1,5 +1,5 @@
 import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, ComparisonOperator, Metric, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import {
   type CfnEventBus,
@@ -11,10 +11,16 @@ import {
 } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets';
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
-import { ConfigurationSet, SuppressionReasons } from 'aws-cdk-lib/aws-ses';
+import {
+  ConfigurationSet,
+  EmailSendingEvent,
+  EventDestination,
+  SuppressionReasons,
+} from 'aws-cdk-lib/aws-ses';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import {
   type CfnStateMachine,
@@ -25,9 +31,11 @@ import {
   StateMachineType,
 } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { SES_DETAIL_TYPES } from '#domain/contracts/ses-event.ts';
 import { senderAddress, senderDomain } from '#domain/program.ts';
 import { TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
+import { SERVICE } from '#functions/commons/observability.ts';
 import { addBroadcast } from './broadcast.ts';
 import { RapportFunction } from './rapport-function.ts';
 import { addSweepShards } from './sweep-shards.ts';
@@ -97,8 +105,21 @@ export class RapportStack extends Stack {
       reason: 'This queue is the dead-letter queue: rejected and failed events with their reasons.',
     });
 
+    // SES drops mail to addresses that hard-bounced; a complaint suppresses marketing only, which
+    // Rapport decides itself (domain/reputation.ts), so the receipt of an order still reaches them.
     const configurationSet = new ConfigurationSet(this, 'Email', {
-      suppressionReasons: SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+      suppressionReasons: SuppressionReasons.BOUNCES_ONLY,
+    });
+    // What happened to each send, on the account's default bus (the only one SES publishes to).
+    configurationSet.addEventDestination('ToEventBridge', {
+      destination: EventDestination.eventBus(EventBus.fromEventBusName(this, 'DefaultBus', 'default')),
+      events: [
+        EmailSendingEvent.SEND,
+        EmailSendingEvent.DELIVERY,
+        EmailSendingEvent.BOUNCE,
+        EmailSendingEvent.COMPLAINT,
+        EmailSendingEvent.REJECT,
+      ],
     });
 
     const environment = {
@@ -129,6 +150,13 @@ export class RapportStack extends Stack {
       environment,
       timeout: Duration.minutes(1),
     });
+    // SES's reports on each send: suppression and the reputation counters. Invoked asynchronously
+    // by the rule below: an event that fails every retry is kept in the dead-letter queue.
+    const sesEvents = new RapportFunction(this, 'SesEvents', {
+      entry: 'functions/ses-events.ts',
+      environment,
+      deadLetterQueue: deadLetters,
+    });
     // Redemption is a request the shop's backend makes (lambda:InvokeFunction), answered at once.
     const programJson = JSON.stringify(project.program);
     if (programJson.length > 3000) {
@@ -153,9 +181,39 @@ export class RapportStack extends Stack {
       couponKey.grantRead(issuer);
       issuer.addEnvironment('COUPON_KEY_SECRET_ARN', couponKey.secretArn);
     }
+    // One-click unsubscribe (RFC 8058): a public HTTPS endpoint by design, since mailbox providers
+    // and recipients call it with no credentials; the signed token in the path is the credential.
+    // Its key is its own, so the public function never holds the coupon key.
+    const unsubscribeKey = new Secret(this, 'UnsubscribeKey', {
+      description: 'Rapport: the key unsubscribe links are signed with',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(unsubscribeKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotating would break the unsubscribe link in every email already sent, and those must keep working; the key never leaves SendEmail and Unsubscribe.',
+    });
+    const unsubscribe = fn('Unsubscribe', 'functions/unsubscribe.ts');
+    unsubscribe.addEnvironment('RAPPORT_PROGRAM', programJson);
+    const unsubscribeUrl = unsubscribe.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    for (const signer of [sendEmail, unsubscribe]) {
+      unsubscribeKey.grantRead(signer);
+      signer.addEnvironment('UNSUBSCRIBE_KEY_SECRET_ARN', unsubscribeKey.secretArn);
+    }
+    sendEmail.addEnvironment('UNSUBSCRIBE_URL', unsubscribeUrl.url);
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
-    for (const fn of [recordEvent, awardPoints, sendEmail, journey, sweeper, sweepShard, redeem]) {
+    for (const fn of [
+      recordEvent,
+      awardPoints,
+      sendEmail,
+      journey,
+      sweeper,
+      sweepShard,
+      redeem,
+      unsubscribe,
+      sesEvents,
+    ]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${tableId}.Arn>/index/*]`,
@@ -341,6 +399,58 @@ export class RapportStack extends Stack {
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
 
+    // The default bus carries every configuration set's events: only this stack's reach the handler.
+    new Rule(this, 'SesEventsRule', {
+      description: "SES's reports on Rapport's sends: bounces, complaints, deliveries, rejects, sends",
+      eventPattern: {
+        source: ['aws.ses'],
+        detailType: Object.values(SES_DETAIL_TYPES),
+        detail: { mail: { tags: { 'ses:configuration-set': [configurationSet.configurationSetName] } } },
+      },
+      targets: [
+        new LambdaFunction(sesEvents, {
+          retryAttempts: 185,
+          maxEventAge: Duration.hours(24),
+          deadLetterQueue: deadLetters,
+        }),
+      ],
+    });
+    // Marketing paused itself for an identity (`rapport sending status` says why): someone must review.
+    new Alarm(this, 'SendingPausedAlarm', {
+      alarmDescription:
+        'Marketing email paused itself for a sending identity (bounce or complaint rate over the limit); review, then `rapport sending resume IDENTITY`',
+      metric: new Metric({
+        namespace: `Rapport/${this.stackName}`,
+        metricName: 'SendingPaused',
+        dimensionsMap: { service: SERVICE },
+        statistic: 'Sum',
+        period: Duration.minutes(5),
+      }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    // SES's own account-wide rates, which decide a review: the same limits the pause applies per identity.
+    for (const [id, metricName, threshold] of [
+      ['SesBounceRateAlarm', 'Reputation.BounceRate', 0.04],
+      ['SesComplaintRateAlarm', 'Reputation.ComplaintRate', 0.0008],
+    ] as const) {
+      new Alarm(this, id, {
+        alarmDescription: `The account's SES ${metricName} reached ${threshold * 100}% (SES reviews accounts at 5% bounces, 0.1% complaints)`,
+        metric: new Metric({
+          namespace: 'AWS/SES',
+          metricName,
+          statistic: 'Maximum',
+          period: Duration.hours(1),
+        }),
+        threshold,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
     new CfnOutput(this, 'EventBusName', {
       value: shopBus.eventBusName,
       description: "The shop's way in: PutEvents commerce events here",
@@ -352,6 +462,10 @@ export class RapportStack extends Stack {
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
     new CfnOutput(this, 'RedeemFunctionName', { value: redeem.functionName });
+    new CfnOutput(this, 'UnsubscribeUrl', {
+      value: unsubscribeUrl.url,
+      description: 'The one-click unsubscribe endpoint marketing emails link to',
+    });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
   }
 }

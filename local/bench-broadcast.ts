@@ -5,6 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchWriteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
+import { storedConsent } from '#functions/adapters/table-items.ts';
 import { fromRoot } from '#infra/paths.ts';
 import { WEEKLY_OFFER, workflowsWithBroadcast } from './broadcast-workflows.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
@@ -45,7 +46,7 @@ const seed = async (endpoint: string, table: string, customers: number, otherIte
         name: `Casey ${i}`,
         createdAt: at,
         updatedAt: at,
-        marketingConsent: true,
+        consent: storedConsent({ '*': { granted: true, at, source: 'registration' } }),
         // Half have ordered: the weekly-offer flow admits those.
         orderCount: i % 2,
         lifetimeSpendMinor: (i % 2) * 4250,

@@ -16,10 +16,12 @@ import {
 import { customerCommand } from './customer-report.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
 import { startEventsEndpoint } from './events-endpoint.ts';
+import { previewCommand } from './preview.ts';
 import { progressBar } from './progress.ts';
 import { formatReconcile, reconcileTable } from './reconcile.ts';
 import { type ReplaySummary, replayClock, replayPurchases } from './replay.ts';
 import { LocalRapport } from './runtime.ts';
+import { sendingCommand } from './sending-command.ts';
 import { formatSimulation, simulateFlow } from './simulate.ts';
 import { removeStackFile, writeStackFile } from './stack-file.ts';
 
@@ -72,6 +74,7 @@ const serveBanner = (events: string, runtime: LocalRapport) => {
   out(`  EventBridge endpoint  ${events}`);
   out(`  DynamoDB Local        ${runtime.dynamo.endpoint}  (table ${runtime.names.tableName})`);
   out(`  SES inbox             ${runtime.ses.endpoint}`);
+  out(`  Unsubscribe endpoint  ${runtime.unsubscribeUrl}u/TOKEN  (the links in the emails)`);
   out(`  Rejected events       .rapport/rejected.ndjson`);
   out('Press Ctrl-C to stop.');
 };
@@ -92,6 +95,7 @@ const announceStack = (runtime: LocalRapport, eventsEndpoint: string) =>
     region: LOCAL_REGION,
     eventsEndpoint,
     sesEndpoint: runtime.ses.endpoint,
+    unsubscribeUrl: runtime.unsubscribeUrl,
     startedAt: new Date().toISOString(),
   });
 
@@ -152,8 +156,10 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       return report.mismatches.length === 0 ? 0 : 1;
     }
     case 'serve': {
-      const runtime = await LocalRapport.start();
-      const { server, endpoint } = await startEventsEndpoint(runtime, invocation.values.port ?? 4010);
+      const port = invocation.values.port ?? 4010;
+      // The unsubscribe endpoint beside the events one (4011 by default), so links in emails stay stable.
+      const runtime = await LocalRapport.start({ unsubscribePort: port === 0 ? 0 : port + 1 });
+      const { server, endpoint } = await startEventsEndpoint(runtime, port);
       announceStack(runtime, endpoint);
       try {
         serveBanner(endpoint, runtime);
@@ -169,6 +175,24 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       const project = compileProject(readWorkflowSources());
       const { 'as-of': asOf, ...values } = invocation.values;
       return print(await customerCommand(customerId, { ...values, asOf }, project));
+    }
+    case 'sending': {
+      const [action, identity] = invocation.positionals;
+      const project = compileProject(readWorkflowSources());
+      const { 'as-of': asOf, ...values } = invocation.values;
+      // The parser admits only these two actions.
+      const verb = action === 'resume' ? 'resume' : 'status';
+      return print(await sendingCommand(verb, identity, { ...values, asOf }, project.program));
+    }
+    case 'preview': {
+      const [template = ''] = invocation.positionals;
+      const project = compileProject(readWorkflowSources());
+      return print(
+        await previewCommand(template, invocation.values, project, {
+          cwd: process.cwd(),
+          previewDir: fromRoot('.rapport/preview'),
+        }),
+      );
     }
     case 'validate':
       return print(validateCommand(invocation.positionals));

@@ -201,7 +201,11 @@ export const COMMANDS = {
     summary: 'Start the local stack and keep it up: send events with the AWS CLI or any SDK',
     details: ['Ctrl-C stops it. While it is up, .rapport/stack.json says where it is.'],
     positionals: { min: 0, max: 0 },
-    options: { port: port('the EventBridge endpoint port (default 4010; 0 picks a free one)') },
+    options: {
+      port: port(
+        'the EventBridge endpoint port (default 4010; 0 picks a free one); unsubscribe links are served on the next one',
+      ),
+    },
   }),
   customer: command({
     arguments: 'ID [--json] [--endpoint URL --table NAME] [--region R] [--as-of TIME]',
@@ -227,6 +231,27 @@ export const COMMANDS = {
     ],
     positionals: { min: 0, max: Number.POSITIVE_INFINITY },
     options: {},
+  }),
+  preview: command({
+    arguments: 'TEMPLATE [--customer ID | --sample] [--event FILE] [--out FILE]',
+    summary: 'Render an email template (subject, HTML, text) locally, without sending',
+    details: [
+      'TEMPLATE is a name in workflows/emails. Writes the HTML to a file and prints its path, the',
+      'subject and the text part. The data is a sample built from the schema of the event that',
+      'triggers the flows sending it (--sample, the default), or the customer as the running local',
+      'stack holds them (--customer ID); --event takes the event from a JSON file instead.',
+    ],
+    positionals: { min: 1, max: 1, label: 'TEMPLATE' },
+    options: {
+      customer: text('ID', 'the customer from the local stack (`rapport serve` or `run` must be up)'),
+      sample: flag('a sample customer and event (the default)'),
+      event: existingFile('the trigger event as JSON: an EventBridge entry or its detail'),
+      out: outputFile('write the HTML here (default .rapport/preview/TEMPLATE.html)'),
+    },
+    check: (values) =>
+      values.customer !== undefined && values.sample
+        ? '--customer and --sample contradict each other'
+        : undefined,
   }),
   graph: command({
     arguments: 'FLOW [--markdown]',
@@ -293,6 +318,28 @@ export const COMMANDS = {
     positionals: { min: 0, max: 0 },
     options: { ...TABLE_OPTIONS, ...AS_OF },
     check: (values) => (values.table === undefined ? 'needs --table NAME' : undefined),
+  }),
+  sending: command({
+    arguments: 'status|resume [IDENTITY] [--endpoint URL --table NAME] [--region R] [--as-of TIME]',
+    summary: "Each sending identity's bounce and complaint rates and pause; resume lifts a pause",
+    details: [
+      'Marketing email pauses itself for an identity (a sender domain) when its bounce rate over the',
+      'last 24 hours reaches 4% or its complaint rate 0.08% (from 200 sends); transactional mail goes',
+      "on. IDENTITY defaults to the program sender's domain. Reads the local stack while `rapport",
+      'serve` is up, or the table you name. Exit 1 if resume finds the identity not paused.',
+    ],
+    positionals: { min: 1, max: 2, label: 'status|resume [IDENTITY]' },
+    options: {
+      ...TABLE_OPTIONS,
+      'as-of': instant('figure the rates and record a resume at this time (default: now)'),
+    },
+    check: (values, positionals) => {
+      if (positionals[0] !== 'status' && positionals[0] !== 'resume')
+        return `takes status or resume, got "${positionals[0]}"`;
+      return values.endpoint !== undefined && values.table === undefined
+        ? '--endpoint needs --table NAME'
+        : undefined;
+    },
   }),
   bench: command({
     arguments: '',

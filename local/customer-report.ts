@@ -1,7 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
-import { type CustomerProfile, profileAsOf, topicPermission } from '#domain/customer.ts';
+import {
+  ALL_MARKETING,
+  type TopicConsent as ConsentFact,
+  consentFor,
+  mailPermission,
+  type PermissionCode,
+} from '#domain/consent.ts';
+import { type CustomerProfile, profileAsOf } from '#domain/customer.ts';
 import type { Wait } from '#domain/journeys.ts';
 import type { Lot, PointsAccount, TierState } from '#domain/loyalty/account.ts';
 import { formatMoney, fractionDigits, fromMinorUnits } from '#domain/money.ts';
@@ -22,17 +29,18 @@ export interface TopicConsent {
   transactional: boolean;
   /** Whether an email of this topic would reach the customer now. */
   receives: boolean;
+  code: PermissionCode;
   reason: string;
+  /** The consent fact that decides it (the topic's own or all-marketing), with its source and time. */
+  fact?: ConsentFact | undefined;
   /** The flows whose send_email steps name this topic. */
   flows: string[];
 }
 
-/**
- * Consent as the send_email step applies it. The profile has one marketing flag for every
- * non-transactional topic; `topics` is already per topic, so a per-topic consent slots in there.
- */
+/** Consent as the send_email step applies it: the all-marketing fact, and each topic's outcome. */
 export interface Consent {
-  marketing: { scope: 'all topics'; granted: boolean };
+  marketing?: ConsentFact | undefined;
+  suppression?: CustomerProfile['suppression'];
   topics: TopicConsent[];
 }
 
@@ -145,11 +153,12 @@ export class TableReadError extends Error {
 
 type Topic = { id: string; name: string; transactional: boolean };
 
-// The mailer's own rule (topicPermission), so the report never disagrees with what is sent.
+// The mailer's own rule (mailPermission), so the report never disagrees with what is sent.
 const topicConsent = (profile: CustomerProfile, topic: Topic, flows: string[]): TopicConsent => ({
   ...topic,
   flows,
-  ...topicPermission(profile, topic),
+  ...mailPermission(profile, topic),
+  fact: topic.transactional ? undefined : consentFor(profile.consent, topic.id),
 });
 
 const consentOf = (profile: CustomerProfile, project: CompiledProject): Consent => {
@@ -163,7 +172,8 @@ const consentOf = (profile: CustomerProfile, project: CompiledProject): Consent 
     }
   }
   return {
-    marketing: { scope: 'all topics', granted: profile.marketingConsent },
+    marketing: profile.consent?.[ALL_MARKETING],
+    suppression: profile.suppression,
     topics: project.program.topics.map((topic) =>
       topicConsent(profile, topic, flowsByTopic.get(topic.id) ?? []),
     ),
@@ -492,15 +502,23 @@ export const formatCustomer = (report: CustomerReport): string[] => {
   lines.push(
     '',
     'Consent',
-    `  marketing (${consent.marketing.scope}): ${yesNo(consent.marketing.granted)}`,
+    `  all marketing topics: ${
+      consent.marketing
+        ? `${yesNo(consent.marketing.granted)} (${consent.marketing.source}, ${when(consent.marketing.at)})`
+        : 'not given'
+    }`,
+    ...(consent.suppression
+      ? [`  suppressed: ${consent.suppression.reason} ${when(consent.suppression.at)}`]
+      : []),
     ...alignColumns(
-      ['topic', 'name', 'transactional', 'receives', 'why', 'flows'],
+      ['topic', 'name', 'transactional', 'receives', 'why', 'since', 'flows'],
       consent.topics.map((t) => [
         t.id,
         t.name,
         yesNo(t.transactional),
         yesNo(t.receives),
-        t.reason,
+        t.code,
+        t.fact ? `${when(t.fact.at)} (${t.fact.source})` : '',
         t.flows.join(', '),
       ]),
     ),

@@ -142,6 +142,8 @@ export interface CapturedEmail {
   destination: { to: string[] };
   subject: string;
   body: { html?: string; text?: string };
+  /** Headers the sender added (Content.Simple.Headers), as SES local keeps them. */
+  headers?: { name: string; value: string }[];
   at: number;
 }
 

@@ -1,4 +1,5 @@
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
+import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '#domain/errors.ts';
@@ -14,6 +15,7 @@ import {
   startDynamoDbLocal,
   startSesLocal,
 } from './emulators.ts';
+import { startFunctionUrl } from './function-url.ts';
 import {
   AccessDeniedError,
   acceptEntries,
@@ -29,6 +31,7 @@ import { bindHandlers } from './runtime/handlers.ts';
 import { serviceIntegrations } from './runtime/integrations.ts';
 import { LocalDeadLetters, LocalExportSink } from './runtime/privacy.ts';
 import { ExecutionQueue } from './runtime/queue.ts';
+import { LocalSesEvents, type SesFeedback } from './runtime/ses-events.ts';
 import {
   type ExecutionRecord,
   type Invoke,
@@ -51,6 +54,7 @@ export {
   type PutEventsEntry,
   type PutEventsResultEntry,
   RequestTooLargeError,
+  type SesFeedback,
   STATE_LIMIT_BYTES,
   VirtualClock,
 };
@@ -79,6 +83,8 @@ export interface LocalRuntimeOptions {
   decorateIntegration?: (resource: string, invoke: Invoke) => Invoke;
   dynamoDbPort?: number;
   sesPort?: number;
+  /** The port of the Unsubscribe function's URL on localhost (default: a free one). */
+  unsubscribePort?: number;
   /** Another workflows folder (simulations, tests); default workflows/. */
   workflowsDir?: string;
   /** Deploy only these flows (a simulation of one flow). */
@@ -104,6 +110,11 @@ export class LocalRapport {
   private integrations: Record<string, Invoke> = {};
   private machines: StateMachines;
   private inspector?: DynamoDbStore;
+  /** The Unsubscribe function's URL on localhost, which locally sent emails link to. */
+  unsubscribeUrl = '';
+  private unsubscribeServer?: Server;
+  /** SES's event publishing, where the template's configuration set publishes to EventBridge. */
+  private sesEvents?: LocalSesEvents;
 
   private constructor(
     public stack: LocalStack,
@@ -152,7 +163,18 @@ export class LocalRapport {
         names,
         options,
       );
-      await runtime.bind();
+      const { server, url } = await startFunctionUrl(
+        (event) => runtime.invoke('Unsubscribe', event),
+        options.unsubscribePort,
+      );
+      runtime.unsubscribeServer = server;
+      runtime.unsubscribeUrl = url;
+      try {
+        await runtime.bind();
+      } catch (error) {
+        server.close();
+        throw error;
+      }
       return runtime;
     } catch (error) {
       await Promise.all([dynamo.stop(), ses.stop()]);
@@ -162,9 +184,20 @@ export class LocalRapport {
 
   /** Binds every Task state: Lambda ARNs to their handlers, service integrations to local stand-ins. */
   private async bind(): Promise<void> {
+    const [destination] = this.stack.sesDestinations;
+    if (destination) {
+      this.sesEvents = new LocalSesEvents(
+        destination,
+        (entry) => this.publishAsAws(entry),
+        () => this.clock.now(),
+      );
+    }
+    const decorate = this.options.decorate;
+    const sesEvents = this.sesEvents;
     this.lambdas = await bindHandlers(this.stack, {
       dynamoDbEndpoint: this.dynamo.endpoint,
       sesEndpoint: this.ses.endpoint,
+      unsubscribeUrl: this.unsubscribeUrl,
       clock: this.clock,
       meter: this.options.meter,
       write: (line) => this.log.write(`${line}\n`),
@@ -188,7 +221,11 @@ export class LocalRapport {
       }),
       deadLetters: new LocalDeadLetters(this.rejectedFile, this.deadLetters),
       exports: new LocalExportSink(this.exportsDir),
-      decorate: this.options.decorate,
+      // Faults injected into the mailer come first: SES reports only what it took.
+      decorate: (deps, id) => {
+        const decorated = decorate ? decorate(deps, id) : deps;
+        return sesEvents ? { ...decorated, mailer: sesEvents.wrap(decorated.mailer) } : decorated;
+      },
       invoked: (id) => this.invocations.set(id, (this.invocations.get(id) ?? 0) + 1),
     });
     const integrations = serviceIntegrations({
@@ -405,6 +442,29 @@ export class LocalRapport {
     return this.deliver(entries);
   }
 
+  /** What an AWS service (SES) publishes to the account's default bus: `aws.*` sources are its own. */
+  private publishAsAws(entry: PutEventsEntry): void {
+    const [accepted] = acceptEntries([entry], this.clock.now(), { awsService: true });
+    if (accepted?.delivered) this.route(accepted.delivered.bus, accepted.delivered.event);
+  }
+
+  /** Every message SES local took, by message id, with the email as the mailer sent it. */
+  get sentMail(): ReadonlyMap<
+    string,
+    { messageId: string; email: { to: string; tags: Record<string, string> } }
+  > {
+    return this.sesEvents?.sent ?? new Map();
+  }
+
+  /**
+   * What SES would publish about a message it sent, as the recipient's server answered: a bounce
+   * (permanent by default), a complaint, a delivery. Routed by the template's rules on the default
+   * bus, as in AWS; false if SES local never took the message or no configuration set publishes.
+   */
+  reportSesEvent(messageId: string, feedback: SesFeedback): boolean {
+    return this.sesEvents?.report(messageId, feedback) ?? false;
+  }
+
   /** StartReplay of the shop bus's archive: every archived event again, with its id and `replay-name`. */
   replayArchive(name = `replay-${this.archive.length}`): number {
     const events = [...this.archive];
@@ -424,7 +484,33 @@ export class LocalRapport {
   }
 
   private route(bus: string, event: BusEvent): void {
-    for (const arn of matchingTargets(this.stack, bus, event)) this.startExecution(arn, event);
+    for (const arn of matchingTargets(this.stack, bus, event)) {
+      const invoke = this.lambdas.get(arn);
+      if (invoke) this.invokeAsync(invoke, event);
+      else this.startExecution(arn, event);
+    }
+  }
+
+  /**
+   * A rule's function target: an asynchronous invocation, tried three times (Lambda's two retries),
+   * then kept in the function's dead-letter queue.
+   */
+  private invokeAsync(invoke: Invoke, event: BusEvent): void {
+    this.queue.push(async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await invoke(event);
+          return;
+        } catch (error) {
+          if (attempt < 3) continue;
+          const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          const body = { stage: 'async-invoke', reason, event };
+          this.deadLetters.push({ queueUrl: this.names.deadLetterQueueUrl, body });
+          appendFileSync(this.rejectedFile, `${JSON.stringify(body)}\n`);
+          return;
+        }
+      }
+    });
   }
 
   /** Queues an execution; at most `concurrency` run at once. */
@@ -451,6 +537,12 @@ export class LocalRapport {
     await Promise.all([
       this.dynamo.stop(),
       this.ses.stop(),
+      new Promise<void>((resolve) => {
+        const server = this.unsubscribeServer;
+        if (!server) return resolve();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
       new Promise<void>((resolve) => this.log.end(() => resolve())),
     ]);
   }

@@ -15,6 +15,8 @@ const stackInfo = z.object({
   region: z.string().min(1),
   eventsEndpoint: z.url(),
   sesEndpoint: z.url(),
+  /** The unsubscribe endpoint (the Unsubscribe function's URL) that locally sent emails link to. */
+  unsubscribeUrl: z.url().optional(),
   startedAt: z.string(),
 });
 export type StackInfo = z.infer<typeof stackInfo>;

@@ -57,11 +57,19 @@ export interface LocalRule {
   targets: { arn: string; input?: unknown }[];
 }
 
+/** A configuration set publishing SES's events to EventBridge: which set, and which event types. */
+export interface LocalSesDestination {
+  configurationSet: string;
+  /** As CloudFormation names them: send, delivery, bounce, complaint, reject. */
+  events: string[];
+}
+
 export interface LocalStack {
   table: { properties: Record<string, unknown> };
   functions: LocalFunction[];
   machines: LocalMachine[];
   rules: LocalRule[];
+  sesDestinations: LocalSesDestination[];
 }
 
 export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
@@ -147,7 +155,7 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
   const rules = byType('AWS::Events::Rule').map(([logicalId, resource]) => ({
     logicalId,
     eventBusName: z.string().optional().parse(resolve(resource.Properties.EventBusName)),
-    pattern: z.record(z.string(), z.unknown()).optional().parse(resource.Properties.EventPattern),
+    pattern: z.record(z.string(), z.unknown()).optional().parse(resolve(resource.Properties.EventPattern)),
     schedule: z.string().optional().parse(resource.Properties.ScheduleExpression),
     targets: z
       .array(z.object({ Arn: z.string(), Input: z.string().optional() }).passthrough())
@@ -158,5 +166,22 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
       })),
   }));
 
-  return { table: { properties: table[1].Properties }, functions, machines, rules };
+  const sesDestinations = byType('AWS::SES::ConfigurationSetEventDestination').flatMap(([, resource]) => {
+    const destination = z
+      .object({
+        Enabled: z.boolean().default(true),
+        MatchingEventTypes: z.array(z.string()),
+        EventBridgeDestination: z.object({ EventBusArn: z.unknown() }).optional(),
+      })
+      .parse(resource.Properties.EventDestination);
+    if (!destination.Enabled || !destination.EventBridgeDestination) return [];
+    return [
+      {
+        configurationSet: z.string().parse(resolve(resource.Properties.ConfigurationSetName)),
+        events: destination.MatchingEventTypes,
+      },
+    ];
+  });
+
+  return { table: { properties: table[1].Properties }, functions, machines, rules, sesDestinations };
 };

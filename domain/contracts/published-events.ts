@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import {
   ACCEPTED_SOURCE,
+  consentChangedV1,
   customerRegisteredV1,
   LOYALTY_SOURCE,
   orderPlacedV1,
@@ -37,6 +38,10 @@ export const PUBLISHED_EVENTS = {
   'order.refunded': {
     source: ACCEPTED_SOURCE,
     detail: orderRefundedV1.safeExtend({ meta: ingestMeta }),
+  },
+  'customer.consent-changed': {
+    source: ACCEPTED_SOURCE,
+    detail: consentChangedV1.safeExtend({ meta: ingestMeta }),
   },
   'points.expiring': {
     source: LOYALTY_SOURCE,

@@ -34,10 +34,10 @@ export const sendEmailInputSchema = z.object({
   flowId: id,
   stepId: id,
   eventId: id,
-  template: z.object({ id: z.string(), subject: z.string(), html: z.string() }),
+  template: z.object({ id: z.string(), subject: z.string(), html: z.string(), text: z.string().optional() }),
   /** The subscription topic; customers without marketing consent get only transactional ones. */
   topic: z.object({ id: z.string(), transactional: z.boolean() }).optional(),
-  sender: z.object({ from: z.string(), replyTo: z.string().optional() }),
+  sender: z.object({ from: z.string(), replyTo: z.string().optional(), postalAddress: z.string() }),
   currency: z.string().length(3),
   /** What the template may use besides the customer: the trigger event and earlier steps' results. */
   context: z.object({ event: z.unknown(), steps: z.unknown() }),

@@ -138,9 +138,9 @@ export const exportDocument = (data: CustomerData, request: PrivacyRequest, expo
           erasedAt: profile.erasedAt,
         }
       : undefined,
-    consent: profile
-      ? { marketing: profile.marketingConsent, since: profile.asOf?.marketingConsent }
-      : undefined,
+    /** Per topic (`*`: every marketing topic): granted or not, when, and how the customer said so. */
+    consent: profile?.consent,
+    suppression: profile?.suppression,
     points: profile
       ? {
           balance: profile.pointsBalance,

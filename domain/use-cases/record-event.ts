@@ -1,6 +1,13 @@
+import { ALL_MARKETING } from '../consent.ts';
 import { changesForOrder, changesForRegistration } from '../customer.ts';
 import { InvalidEventError, NotFoundError } from '../errors.ts';
-import type { CommerceEvent, CustomerRegistered, OrderPlaced, OrderRefunded } from '../events.ts';
+import type {
+  CommerceEvent,
+  ConsentChanged,
+  CustomerRegistered,
+  OrderPlaced,
+  OrderRefunded,
+} from '../events.ts';
 import { earn, reverse } from '../loyalty/account.ts';
 import {
   countTowardsTier,
@@ -14,6 +21,7 @@ import {
 import { formatMoney, toMinorUnits } from '../money.ts';
 import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
+import { changeConsent, checkTopics } from './consent.ts';
 import { fixedAward, openAccount, pointsWrite } from './points.ts';
 import { eraseCustomer, exportCustomer, type PrivacyDeps, withoutPersonalData } from './privacy.ts';
 import { withOptimisticRetry } from './retry.ts';
@@ -31,6 +39,7 @@ export type RecordResult = (
   | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number; points: number }
   | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number }
   | { outcome: 'applied' | 'duplicate'; type: 'customer.erasure-requested' | 'customer.export-requested' }
+  | { outcome: 'applied' | 'duplicate'; type: 'customer.consent-changed' }
 ) & {
   /** The account has events to publish (a tier change, an expiry warning). */
   outbox?: boolean;
@@ -71,6 +80,8 @@ export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promi
         publish: false,
         ...(await exportCustomer(event.eventId, event.detail, privacyDeps(deps))),
       };
+    case 'customer.consent-changed':
+      return { type: event.type, publish: true, outcome: await recordConsentChange(event.detail, deps) };
   }
 };
 
@@ -78,6 +89,23 @@ const privacyDeps = (deps: RecordDeps): PrivacyDeps => {
   if (!deps.privacy)
     throw new TypeError('privacy requests need the privacy ports (store, dead letters, exports)');
   return deps.privacy;
+};
+
+/** The shop's word on consent, by the same rule as every other source; the customer must exist. */
+const recordConsentChange = async (change: ConsentChanged, deps: RecordDeps) => {
+  const topics = {
+    ...(change.marketingConsent === undefined ? {} : { [ALL_MARKETING]: change.marketingConsent }),
+    ...change.consent,
+  };
+  checkTopics(change.consent ?? {}, deps.program, 'detail.consent');
+  const { outcome } = await changeConsent(
+    { customerId: change.customerId, topics, at: change.changedAt, source: 'shop' },
+    deps,
+  );
+  // Consent needs the customer's record (an address to honour it for); a change that outran the
+  // registration is retried until it lands.
+  if (outcome === 'no-customer') throw new NotFoundError(`customer ${change.customerId} has no record yet`);
+  return outcome === 'applied' ? ('applied' as const) : ('duplicate' as const);
 };
 
 const requireProgramCurrency = (currency: string, program: Program): void => {
@@ -95,6 +123,7 @@ const recordRegistration = async (
   { store, clock, program }: RecordDeps,
 ) => {
   const signup = program.awards.signup;
+  checkTopics(event.consent ?? {}, program, 'detail.consent');
   const entryId = `award:signup:${event.customerId}`;
   let outbox = false;
   let erased = false;

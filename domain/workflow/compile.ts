@@ -5,6 +5,8 @@ import type { EmailTemplate } from '../templates.ts';
 import type { JsonObject } from './asl.ts';
 import {
   analyseEmailTemplate,
+  analyseTextTemplate,
+  isTextTemplateFile,
   type TemplateRead,
   TemplateSyntaxError,
   templateIdOf,
@@ -15,7 +17,13 @@ import { ingestDefinition } from './ingest-machine.ts';
 import { flowPattern, ingestPattern } from './patterns.ts';
 import { revisionOf } from './revision.ts';
 import { type SweepConfig, sweepConfig } from './sweep-config.ts';
-import { checkEventFields, checkFlowReferences, checkTemplateReads } from './validate.ts';
+import {
+  checkEventFields,
+  checkFlowReferences,
+  checkTemplateReads,
+  checkTopics,
+  checkTransactionalTemplates,
+} from './validate.ts';
 import { formatPath, parseYamlWith, type SourceFile } from './yaml-source.ts';
 
 // YAML in, Amazon States Language (JSONPath) and EventBridge patterns out. Pure and deterministic:
@@ -67,13 +75,41 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
   }
 
   const templates = new Map<string, EmailTemplate>();
-  const reads = new Map<string, { file: string; reads: TemplateRead[] }>();
+  const reads = new Map<string, { file: string; reads: TemplateRead[] }[]>();
+  const addReads = (id: string, file: string, list: TemplateRead[]) =>
+    reads.set(id, [...(reads.get(id) ?? []), { file, reads: list }]);
+  const texts: SourceFile[] = [];
+  const htmlIds = new Set<string>();
   for (const email of sources.emails) {
+    if (isTextTemplateFile(email.file)) {
+      texts.push(email);
+      continue;
+    }
     const id = templateIdOf(email.file);
+    htmlIds.add(id);
     try {
       const parsed = analyseEmailTemplate(id, email.text);
       templates.set(id, parsed.template);
-      reads.set(id, { file: email.file, reads: parsed.reads });
+      addReads(id, email.file, parsed.reads);
+    } catch (error) {
+      if (!(error instanceof TemplateSyntaxError)) throw error;
+      problems.push({ file: email.file, line: error.line, path: error.field, message: error.message });
+    }
+  }
+  for (const email of texts) {
+    const id = templateIdOf(email.file);
+    const template = templates.get(id);
+    try {
+      const parsed = analyseTextTemplate(email.text);
+      if (template) templates.set(id, { ...template, text: parsed.text });
+      else if (!htmlIds.has(id))
+        problems.push({
+          file: email.file,
+          line: 1,
+          path: '',
+          message: `a text part needs its template ${id}.liquid beside it (with the subject and the HTML)`,
+        });
+      addReads(id, email.file, parsed.reads);
     } catch (error) {
       if (!(error instanceof TemplateSyntaxError)) throw error;
       problems.push({ file: email.file, line: error.line, path: error.field, message: error.message });
@@ -94,11 +130,15 @@ export const compileProject = (sources: WorkflowSources): CompiledProject => {
     if (other) here('id', `flow id "${flow.id}" is already used by ${other}`);
     seen.set(flow.id, source.file);
     checkFlowReferences(flow, templates, program.ok ? program.value : undefined, here);
-    checkEventFields(flow, (at, message) => {
+    const located = (at: readonly (string | number)[], message: string) => {
       const position = parsed.locate(at);
       problems.push({ file: source.file, ...position, path: formatPath(at), message });
-    });
+    };
+    checkEventFields(flow, located);
+    if (program.ok) checkTopics(flow, program.value, located);
     checkTemplateReads(flow, reads, (problem) => problems.push(problem));
+    if (program.ok)
+      checkTransactionalTemplates(flow, program.value, reads, (problem) => problems.push(problem));
     flows.push({ file: source.file, flow });
   }
 

@@ -38,7 +38,21 @@ export interface ParsedTemplate {
   reads: TemplateRead[];
 }
 
-export const templateIdOf = (file: string): string => file.replace(/^.*\//, '').replace(/\.liquid$/, '');
+export const templateIdOf = (file: string): string =>
+  file.replace(/^.*\//, '').replace(/(\.txt)?\.liquid$/, '');
+
+/**
+ * A template's plain-text part lives beside it as NAME.txt.liquid: Liquid without front matter (the
+ * subject is the HTML file's), printed as it is, not escaped. Without one, the text is derived from
+ * the HTML.
+ */
+export const isTextTemplateFile = (file: string): boolean => /\.txt\.liquid$/.test(file);
+
+/** Checks a text part's Liquid; throws with the line. What it reads, with file lines. */
+export const analyseTextTemplate = (source: string): { text: string; reads: TemplateRead[] } => ({
+  text: source,
+  reads: readsOf(source, 1, 'text'),
+});
 
 /** Splits front matter from body and checks that both parse as Liquid; throws with the line. */
 export const parseEmailTemplate = (id: string, source: string): EmailTemplate =>

@@ -134,7 +134,12 @@ class FlowCompiler {
             flowId: constant(this.flow.id),
             stepId: constant(step.id),
             eventId: fromPath('$.journey.journeyId'),
-            template: constant({ id: template.id, subject: template.subject, html: template.html }),
+            template: constant({
+              id: template.id,
+              subject: template.subject,
+              html: template.html,
+              ...(template.text === undefined ? {} : { text: template.text }),
+            }),
             topic: topic ? constant({ id: topic.id, transactional: topic.transactional }) : undefined,
             sender: constant(this.program.sender),
             currency: constant(this.program.currency),

@@ -121,8 +121,18 @@ export const sendEmailStep = z
     id: stepIdSchema,
     type: z.literal('send_email'),
     template: kebab,
-    /** A subscription topic from the program; customers unsubscribed from it are skipped. */
-    topic: kebab.optional(),
+    /**
+     * A subscription topic from the program, always: a transactional one (receipts) or a marketing
+     * one, which goes only with consent and carries the unsubscribe footer.
+     */
+    topic: z
+      .string({
+        error: (issue) =>
+          issue.input === undefined
+            ? 'name the topic of this email from program.yaml topics: a transactional one for receipts, else a marketing one (it needs consent and an unsubscribe link)'
+            : undefined,
+      })
+      .regex(/^[a-z0-9][a-z0-9-]*$/, 'use lower-case letters, digits and dashes'),
   })
   .strict();
 

@@ -59,7 +59,7 @@ const STEP_DOCS: Record<string, Meta> = {
     id: 'SendEmailStep',
     title: 'send_email',
     description:
-      'Send the email template workflows/emails/TEMPLATE.liquid, at most once per journey. With a `topic`, customers unsubscribed from it are skipped.',
+      'Send the email template workflows/emails/TEMPLATE.liquid, at most once per journey, on a `topic` from program.yaml: a marketing topic goes only to customers who consented to it.',
   },
   wait_duration: {
     id: 'WaitDurationStep',

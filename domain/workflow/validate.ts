@@ -22,7 +22,6 @@ export const checkFlowReferences = (
   for (const [id, count] of ids)
     if (count > 1) problem('steps', `step id "${id}" is used ${count} times in this flow`);
   const triggerEvent = 'event' in flow.trigger ? flow.trigger.event : undefined;
-  const topics = new Set(program?.topics.map((t) => t.id) ?? []);
   for (const step of steps) {
     const at = `steps (${step.id})`;
     if (step.type === 'send_email') {
@@ -31,12 +30,6 @@ export const checkFlowReferences = (
         problem(
           `${at}.template`,
           `no template workflows/emails/${step.template}.liquid (templates: ${known})`,
-        );
-      }
-      if (step.topic && program && !topics.has(step.topic)) {
-        problem(
-          `${at}.topic`,
-          `no topic "${step.topic}" in the program (topics: ${[...topics].join(', ') || 'none'})`,
         );
       }
     }
@@ -160,6 +153,18 @@ const stepsAt = (list: readonly Step[], at: (string | number)[]): { step: Step; 
     return [{ step, at: here }, ...nested];
   });
 
+/** Every email's topic is one of the program's: consent, unsubscribe and the footer go by it. */
+export const checkTopics = (flow: Flow, program: Program, problem: ProblemAt): void => {
+  const topics = program.topics.map((t) => t.id);
+  for (const { step, at } of stepsAt(flow.steps, ['steps'])) {
+    if (step.type === 'send_email' && !topics.includes(step.topic))
+      problem(
+        [...at, 'topic'],
+        `no topic "${step.topic}" in the program (topics: ${topics.join(', ') || 'none'})`,
+      );
+  }
+};
+
 /**
  * Every `where` names fields its event has, and every `event.` condition a field of the trigger:
  * a filter on a field that does not exist never matches, and nothing would say why.
@@ -208,14 +213,12 @@ export const checkEventFields = (flow: Flow, problem: ProblemAt): void => {
 /** Every `event.` a flow's templates read is a field of the flow's trigger. */
 export const checkTemplateReads = (
   flow: Flow,
-  reads: ReadonlyMap<string, { file: string; reads: TemplateRead[] }>,
+  reads: ReadonlyMap<string, readonly { file: string; reads: TemplateRead[] }[]>,
   problem: (problem: ConfigProblem) => void,
 ): void => {
   const trigger = triggerDetailOf(flow);
   const used = new Set(allSteps(flow.steps).flatMap((s) => (s.type === 'send_email' ? [s.template] : [])));
-  for (const id of used) {
-    const template = reads.get(id);
-    if (!template) continue;
+  for (const template of [...used].flatMap((id) => reads.get(id) ?? [])) {
     for (const read of template.reads) {
       if (read.path[0] !== 'event') continue;
       const field = read.path.slice(1);
@@ -229,4 +232,50 @@ export const checkTemplateReads = (
       });
     }
   }
+};
+
+/**
+ * A transactional email goes even to customers who opted out of marketing, so it must not market:
+ * its templates may not show a coupon or a reward the flow hands out (an `issue_coupon` step's
+ * result, any step's `code`, any variable named for a coupon or reward). The trigger event's own
+ * fields are exempt: they are the customer's transaction, which is what a receipt is about (the
+ * coupon of a redemption they asked for).
+ */
+export const checkTransactionalTemplates = (
+  flow: Flow,
+  program: Program,
+  reads: ReadonlyMap<string, readonly { file: string; reads: TemplateRead[] }[]>,
+  problem: (problem: ConfigProblem) => void,
+): void => {
+  const transactional = new Set(program.topics.filter((t) => t.transactional).map((t) => t.id));
+  const steps = allSteps(flow.steps);
+  const coupons = new Set(steps.flatMap((s) => (s.type === 'issue_coupon' ? [s.id] : [])));
+  const reported = new Set<string>();
+  for (const step of steps) {
+    if (step.type !== 'send_email' || !transactional.has(step.topic)) continue;
+    for (const part of reads.get(step.template) ?? []) {
+      for (const read of part.reads) {
+        const content = marketingContentOf(read.path, coupons);
+        const key = `${part.file}:${read.line}:${read.path.join('.')}`;
+        if (!content || reported.has(key)) continue;
+        reported.add(key);
+        problem({
+          file: part.file,
+          line: read.line,
+          path: read.path.join('.'),
+          message: `${content}: flow ${flow.id} sends this template on the transactional topic ${step.topic} (step ${step.id}), and transactional email may not carry a coupon or a reward; send it on a marketing topic`,
+        });
+      }
+    }
+  }
+};
+
+const marketingContentOf = (path: readonly (string | number)[], coupons: ReadonlySet<string>) => {
+  const [root, step, field] = path;
+  if (root === 'event') return undefined;
+  if (root === 'steps' && typeof step === 'string' && coupons.has(step))
+    return `step ${step} issues a coupon`;
+  if (root === 'steps' && field === 'code') return 'a coupon code';
+  const named = path.find((segment) => typeof segment === 'string' && /coupon|reward/i.test(segment));
+  return named === undefined ? undefined : `${named} is a coupon or a reward`;
 };

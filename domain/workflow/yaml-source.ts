@@ -119,7 +119,9 @@ const plainMessage = (issue: z.core.$ZodIssue): string => {
     case 'invalid_value':
       return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
     case 'invalid_type':
-      if (issue.input === undefined) return 'is required';
+      // A schema that says what a missing field is for says it; zod's own wording does not.
+      if (issue.input === undefined)
+        return issue.message.startsWith('Invalid input') ? 'is required' : issue.message;
       return issue.message.startsWith('Invalid input')
         ? `must be ${issue.expected === 'object' ? 'a mapping' : issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}`
         : issue.message;

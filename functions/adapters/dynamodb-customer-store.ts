@@ -39,7 +39,7 @@ import {
   rewardCouponItem,
   sendItem,
   storedAccount,
-  storedTimes,
+  storedProfileValue,
   timerIndexItem,
 } from './table-items.ts';
 
@@ -175,7 +175,7 @@ export class DynamoDbCustomerStore implements CustomerStore {
     Object.entries(changes).forEach(([field, value], i) => {
       if (value === undefined) return;
       names[`#f${i}`] = field;
-      values[`:f${i}`] = field === 'asOf' && typeof value === 'object' ? storedTimes(value) : value;
+      values[`:f${i}`] = storedProfileValue(field, value);
       sets.push(`#f${i} = :f${i}`);
     });
     if (expectedVersion !== undefined) values[':expected'] = expectedVersion;

@@ -15,7 +15,7 @@ import { customerItems, describeUnreadable, erasureReceiptItem, type TableItem }
 // customer (coupon codes, flow counters) holds their id alone.
 
 /** Profile attributes an erased profile no longer has (the empty strings keep its schema). */
-const REMOVED = ['timeZone', 'birthday', 'asOf', 'attributes', 'tags', 'consent'];
+const REMOVED = ['timeZone', 'birthday', 'asOf', 'attributes', 'tags', 'consent', 'marketingConsent'];
 
 export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore {
   private async partition(customerId: string): Promise<TableItem[]> {
@@ -61,7 +61,7 @@ export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore 
           new UpdateCommand({
             TableName: this.tableName,
             Key: this.key(customerId, keys.profile),
-            UpdateExpression: `SET email = :empty, #name = :empty, marketingConsent = :no, erasedAt = :at, #version = :next REMOVE ${REMOVED.map((_, i) => `#r${i}`).join(', ')}`,
+            UpdateExpression: `SET email = :empty, #name = :empty, erasedAt = :at, #version = :next REMOVE ${REMOVED.map((_, i) => `#r${i}`).join(', ')}`,
             ConditionExpression: '#version = :expected',
             ExpressionAttributeNames: {
               '#name': 'name',
@@ -70,7 +70,6 @@ export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore 
             },
             ExpressionAttributeValues: {
               ':empty': '',
-              ':no': false,
               ':at': erasedAt,
               ':next': expectedVersion + 1,
               ':expected': expectedVersion,

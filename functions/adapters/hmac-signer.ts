@@ -4,7 +4,7 @@ import { TransientError } from '#domain/errors.ts';
 import type { Signer } from '#domain/ports.ts';
 
 // HMAC-SHA256 under a key the functions read once: coupon codes derived with it cannot be computed
-// from the public ids (customer, request, journey) that go into them.
+// from the public ids (customer, request, journey) that go into them, nor unsubscribe tokens forged.
 
 export class HmacSigner implements Signer {
   constructor(private readonly key: () => Promise<string>) {}
@@ -27,7 +27,7 @@ export const secretKey = (client: SecretsManagerClient, secretId: string): (() =
       },
       (error: unknown) => {
         pending = undefined;
-        throw new TransientError(`the coupon key ${secretId} could not be read`, { cause: error });
+        throw new TransientError(`the signing key ${secretId} could not be read`, { cause: error });
       },
     );
     return pending;

@@ -36,6 +36,9 @@ export class SesMailer implements Mailer {
                 Html: { Data: email.html, Charset: 'UTF-8' },
                 Text: { Data: email.text, Charset: 'UTF-8' },
               },
+              Headers: email.headers
+                ? Object.entries(email.headers).map(([Name, Value]) => ({ Name, Value }))
+                : undefined,
             },
           },
           EmailTags: Object.entries(email.tags).map(([Name, Value]) => ({ Name, Value: tagValue(Value) })),

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery, paginateScan } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
+import { CONSENT_SOURCES, type ConsentMap, type ConsentSource } from '#domain/consent.ts';
 import { couponDiscountSchema, rewardDiscountSchema } from '#domain/discounts.ts';
 import type { PointsAccount } from '#domain/loyalty/account.ts';
 import { keys, TABLE_DESIGN } from '#domain/table-design.ts';
@@ -170,6 +171,7 @@ export const storedAccount = (account: PointsAccount): string => {
 const FIELD_LETTERS = {
   email: 'e',
   name: 'n',
+  // Read only: profiles written before consent per topic kept the marketing flag's time here.
   marketingConsent: 'm',
   timeZone: 't',
   birthday: 'b',
@@ -201,6 +203,52 @@ export const storedTimes = (times: Partial<Record<TimedField, string | undefined
     return at ? [`${FIELD_LETTERS[field]}${exactTime(at)}`] : [];
   }).join(',');
 
+/**
+ * Consent per topic as one string `topic:<1|0><source letter><time>,...`, times as in asOf: the map
+ * of maps DynamoDB would store repeats three attribute names per topic.
+ */
+const SOURCE_LETTERS: Record<ConsentSource, string> = {
+  registration: 'r',
+  order: 'o',
+  shop: 's',
+  'preference-page': 'p',
+  unsubscribe: 'u',
+  complaint: 'c',
+};
+const sourceOfLetter = new Map(CONSENT_SOURCES.map((source) => [SOURCE_LETTERS[source], source]));
+const consentString = z.string().transform((text, ctx) => {
+  const consent: ConsentMap = {};
+  for (const part of text ? text.split(',') : []) {
+    const colon = part.indexOf(':');
+    const topic = part.slice(0, colon);
+    const [granted, letter] = [part[colon + 1], part[colon + 2]];
+    const source = letter === undefined ? undefined : sourceOfLetter.get(letter);
+    const at = part.slice(colon + 3);
+    if (colon < 1 || (granted !== '1' && granted !== '0') || !source || at === '') {
+      ctx.addIssue({ code: 'custom', message: `consent: "${part}" is not a topic, a consent and a time` });
+      return z.NEVER;
+    }
+    consent[topic] = {
+      granted: granted === '1',
+      source,
+      at: at.startsWith('=') ? at.slice(1) : new Date(Number.parseInt(at, 36)).toISOString(),
+    };
+  }
+  return consent;
+});
+export const storedConsent = (consent: ConsentMap): string =>
+  Object.entries(consent)
+    .map(([topic, c]) => `${topic}:${c.granted ? 1 : 0}${SOURCE_LETTERS[c.source]}${exactTime(c.at)}`)
+    .join(',');
+
+/** Profile fields stored in a form of their own; every other field is stored as it is. */
+export const storedProfileValue = (field: string, value: unknown): unknown => {
+  if (field === 'asOf' && typeof value === 'object' && value !== null) return storedTimes(value);
+  if (field === 'consent' && typeof value === 'object' && value !== null)
+    return storedConsent(value as ConsentMap);
+  return value;
+};
+
 export const profileItem = z
   .object({
     customerId: z.string(),
@@ -210,8 +258,11 @@ export const profileItem = z
     registeredAt: optionalString,
     timeZone: optionalString,
     birthday: optionalString,
-    // Opt-in: a profile written before consent was recorded has none.
-    marketingConsent: z.boolean().default(false),
+    // Profiles written before consent per topic had one flag for every marketing topic.
+    marketingConsent: z.boolean().optional(),
+    consent: z.string().pipe(consentString).optional(),
+    suppression: z.object({ reason: z.enum(['hard-bounce', 'complaint']), at: z.string() }).optional(),
+    erasedAt: optionalString,
     asOf: z.string().pipe(fieldTimes).optional(),
     orderCount: z.number().default(0),
     lifetimeSpendMinor: z.number().default(0),
@@ -226,9 +277,22 @@ export const profileItem = z
     points: accountSchema.optional(),
     attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
     tags: z.record(z.string(), z.boolean()).optional(),
-    erasedAt: optionalString,
     version: z.number(),
   })
+  .transform(({ marketingConsent, ...profile }) => ({
+    ...profile,
+    consent:
+      profile.consent ??
+      (marketingConsent === undefined
+        ? undefined
+        : {
+            '*': {
+              granted: marketingConsent,
+              at: profile.asOf?.marketingConsent ?? profile.createdAt,
+              source: 'registration' as const,
+            },
+          }),
+  }))
   // The figures flows and templates read are the account's, not stored beside it (bytes: a
   // profile under 1 KB costs one write unit); a profile with no account shows none.
   .transform((profile) =>
@@ -381,6 +445,24 @@ export const timerIndexItem = z.object({
     .optional(),
 });
 
+// ---- sender reputation ----------------------------------------------------------------------------
+
+export const reputationHourItem = z.object({
+  identity: z.string(),
+  hour: z.string(),
+  sends: count,
+  bounces: count,
+  complaints: count,
+});
+export const sesFeedbackItem = z.object({ identity: z.string(), eventKey: z.string(), at: z.string() });
+export const sendingPauseItem = z.object({
+  identity: z.string(),
+  status: z.enum(['paused', 'resumed']),
+  at: z.string(),
+  reason: z.string(),
+  resumedAt: optionalString,
+});
+
 // ---- the kinds ----------------------------------------------------------------------------------
 
 /** A key pattern: `{name}` marks a part (built by calling the table design's key function with it). */
@@ -420,6 +502,17 @@ export const ITEM_KINDS = {
   },
   cursor: { pk: sweepPk, sk: part('name'), schema: cursorItem },
   'timer-index': { pk: sweepPk, sk: keys.timerIndexState, schema: timerIndexItem },
+  'reputation-hour': {
+    pk: keys.reputation(part('identity')),
+    sk: keys.reputationHour(part('hour')),
+    schema: reputationHourItem,
+  },
+  'ses-feedback': {
+    pk: keys.reputation(part('identity')),
+    sk: keys.sesFeedback(part('eventKey')),
+    schema: sesFeedbackItem,
+  },
+  'sending-pause': { pk: keys.sending, sk: keys.sendingPause(part('identity')), schema: sendingPauseItem },
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

@@ -56,7 +56,8 @@ class LineMetrics extends Metrics {
   }
 }
 
-const SERVICE = 'rapport';
+/** Powertools' `service` dimension on every metric: the stack's alarms name it. */
+export const SERVICE = 'rapport';
 
 /** Anything shaped like an email address taken out of a text (provider errors and some shops' ids quote them). */
 export const redactAddresses = (message: string): string =>

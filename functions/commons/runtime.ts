@@ -16,6 +16,7 @@ import type {
   JourneyStore,
   Mailer,
   PrivacyStore,
+  ReputationStore,
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
@@ -23,6 +24,7 @@ import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbPrivacyStore } from '../adapters/dynamodb-privacy-store.ts';
 import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
+import { DynamoDbReputationStore } from '../adapters/dynamodb-reputation-store.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { S3ExportSink } from '../adapters/s3-export-sink.ts';
@@ -45,6 +47,14 @@ export const environmentSchema = z.object({
   COUPON_KEY_SECRET_ARN: z.string().min(1).optional(),
   /** The key itself, where there is no Secrets Manager: the local runtime generates one per stack. */
   COUPON_KEY: z.string().min(32, 'COUPON_KEY must be at least 32 characters').optional(),
+  /** The secret holding the key unsubscribe tokens are signed with (SendEmail, Unsubscribe). */
+  UNSUBSCRIBE_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** That key itself, where there is no Secrets Manager (the local runtime). */
+  UNSUBSCRIBE_KEY: z.string().min(32, 'UNSUBSCRIBE_KEY must be at least 32 characters').optional(),
+  /** Where unsubscribe links point: the Unsubscribe function's URL (locally, `rapport serve`'s). */
+  UNSUBSCRIBE_URL: z
+    .url({ protocol: /^https?$/, error: 'UNSUBSCRIBE_URL must be an http(s) URL' })
+    .optional(),
   /** The compiled loyalty program, for functions no state machine hands it to (Redeem). */
   RAPPORT_PROGRAM: z
     .string()
@@ -89,6 +99,8 @@ export interface RuntimeDeps {
   deadLetters: DeadLetterStore;
   /** Where privacy exports go. */
   exports: ExportSink;
+  /** Per sending identity: SES's counters and the pause of marketing mail. */
+  reputation: ReputationStore;
   mailer: Mailer;
   clock: Clock;
   logger: Logger;
@@ -102,6 +114,8 @@ export interface RuntimeDeps {
   /** Undefined where no SweepShards machine is configured (every function but the sweeper). */
   fanOut?: SweepFanOut | undefined;
   signer: Signer;
+  /** Signs unsubscribe tokens; `baseUrl` is set where links are made (SendEmail). */
+  unsubscribe: { signer: Signer; baseUrl?: string | undefined };
   defaultTimeZone: string;
   program?: Program | undefined;
 }
@@ -150,14 +164,20 @@ export const createRuntime = (
   const missingBus: EventPublisher = {
     publish: () => Promise.reject(new Error('EVENT_BUS_NAME is not set for this function')),
   };
-  const localKey = config.COUPON_KEY;
-  const key = localKey
-    ? () => Promise.resolve(localKey)
-    : config.COUPON_KEY_SECRET_ARN
-      ? secretKey(new SecretsManagerClient({}), config.COUPON_KEY_SECRET_ARN)
-      : () => Promise.reject(new Error('COUPON_KEY_SECRET_ARN is not set for this function'));
-  // Read at cold start, so the first coupon does not wait for it; a failure surfaces on first use.
-  if (config.COUPON_KEY_SECRET_ARN && !localKey) key().catch(() => undefined);
+  const keyOf = (localKey: string | undefined, secretArn: string | undefined, name: string) => {
+    if (localKey) return () => Promise.resolve(localKey);
+    if (!secretArn) return () => Promise.reject(new Error(`${name} is not set for this function`));
+    const key = secretKey(new SecretsManagerClient({}), secretArn);
+    // Read at cold start, so the first use does not wait for it; a failure surfaces on first use.
+    key().catch(() => undefined);
+    return key;
+  };
+  const key = keyOf(config.COUPON_KEY, config.COUPON_KEY_SECRET_ARN, 'COUPON_KEY_SECRET_ARN');
+  const unsubscribeKey = keyOf(
+    config.UNSUBSCRIBE_KEY,
+    config.UNSUBSCRIBE_KEY_SECRET_ARN,
+    'UNSUBSCRIBE_KEY_SECRET_ARN',
+  );
   const { logger, metrics } = overrides.observability ?? createObservability({ logLevel: config.LOG_LEVEL });
   const clock = overrides.clock ?? systemClock;
   const bucket = config.EXPORT_BUCKET_NAME;
@@ -169,6 +189,7 @@ export const createRuntime = (
       (bucket
         ? new S3ExportSink(new S3Client({}), bucket, () => clock.now())
         : { put: () => Promise.reject(new Error('EXPORT_BUCKET_NAME is not set for this function')) }),
+    reputation: new DynamoDbReputationStore(dynamo, config.TABLE_NAME, overrides.meter),
     // A client of its own: a document client shares its base client's config, so a second one on
     // `dynamo` would replace the store's marshalling options (removeUndefinedValues) with its own.
     scanner: new DynamoDbProfileScanner(
@@ -187,6 +208,7 @@ export const createRuntime = (
         ? new StepFunctionsSweepFanOut(new SFNClient({}), config.SWEEP_SHARDS_MACHINE_ARN)
         : undefined),
     signer: new HmacSigner(key),
+    unsubscribe: { signer: new HmacSigner(unsubscribeKey), baseUrl: config.UNSUBSCRIBE_URL },
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
     clock,
     logger,

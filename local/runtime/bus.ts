@@ -58,7 +58,12 @@ export type BusEvent = Record<string, unknown>;
 export type Accepted = { result: PutEventsResultEntry; delivered?: { bus: string; event: BusEvent } };
 
 /** Validates entries as EventBridge does and turns each accepted one into an event; `now` times those without a time. */
-export const acceptEntries = (entries: readonly PutEventsEntry[], now: Date): Accepted[] => {
+export const acceptEntries = (
+  entries: readonly PutEventsEntry[],
+  now: Date,
+  /** An AWS service (SES) publishing its own events: `aws.*` sources are its to use. */
+  options: { awsService?: boolean } = {},
+): Accepted[] => {
   const total = entries.reduce((sum, entry) => sum + entrySize(entry), 0);
   if (total > PUT_EVENTS_LIMIT_BYTES) {
     throw new RequestTooLargeError(
@@ -74,7 +79,7 @@ export const acceptEntries = (entries: readonly PutEventsEntry[], now: Date): Ac
         },
       };
     }
-    if (entry.Source.startsWith('aws.')) {
+    if (entry.Source.startsWith('aws.') && !options.awsService) {
       return {
         result: {
           ErrorCode: 'NotAuthorizedForSourceException',
@@ -108,8 +113,11 @@ export const acceptEntries = (entries: readonly PutEventsEntry[], now: Date): Ac
   });
 };
 
-/** The targets (state machine ARNs) of every rule on `bus` whose pattern matches the event. */
+/** The targets (state machine or function ARNs) of every rule on `bus` whose pattern matches the event. */
 export const matchingTargets = (stack: LocalStack, bus: string, event: BusEvent): string[] =>
   stack.rules
-    .filter((rule) => rule.eventBusName === bus && rule.pattern && matchesEventPattern(rule.pattern, event))
+    .filter(
+      (rule) =>
+        busNameOf(rule.eventBusName) === bus && rule.pattern && matchesEventPattern(rule.pattern, event),
+    )
     .flatMap((rule) => rule.targets.map((target) => target.arn));

@@ -21,6 +21,8 @@ const isHandlerModule = (module: unknown): module is { createHandler: HandlerFac
 export interface HandlerBindings {
   dynamoDbEndpoint: string;
   sesEndpoint: string;
+  /** Where the Unsubscribe function is served locally: SendEmail's links point there. */
+  unsubscribeUrl: string;
   clock: VirtualClock;
   meter?: CapacityMeter | undefined;
   /** Where the functions' log and EMF lines go. */
@@ -50,10 +52,13 @@ export const bindHandlers = async (
   process.env.AWS_LAMBDA_INITIALIZATION_TYPE ??= 'on-demand';
   // No Secrets Manager locally: one random key per local stack, handed over in the environment.
   const couponKey = randomBytes(32).toString('base64url');
+  const unsubscribeKey = randomBytes(32).toString('base64url');
   for (const fn of stack.functions) {
-    const environment = fn.environment.COUPON_KEY_SECRET_ARN
-      ? { ...fn.environment, COUPON_KEY: couponKey }
-      : fn.environment;
+    const environment = { ...fn.environment };
+    if (environment.COUPON_KEY_SECRET_ARN) environment.COUPON_KEY = couponKey;
+    if (environment.UNSUBSCRIBE_KEY_SECRET_ARN) environment.UNSUBSCRIBE_KEY = unsubscribeKey;
+    // The template names the function URL AWS will give; locally it is the localhost server's.
+    if (environment.UNSUBSCRIBE_URL) environment.UNSUBSCRIBE_URL = bindings.unsubscribeUrl;
     const module: unknown = await import(pathToFileURL(fromRoot(fn.entry)).href);
     if (!isHandlerModule(module)) throw new Error(`${fn.entry} does not export createHandler(runtime)`);
     let deps = createRuntime(environment, {

@@ -66,7 +66,7 @@ describe('a weekly broadcast on the local stack', () => {
           email: `c-${i}@example.com`,
           name: `Casey ${i}`,
           createdAt: at,
-          marketingConsent: true,
+          consent: { '*': { granted: true, at, source: 'registration' } },
           // One in four has ordered: the flow admits those.
           orderCount: i % 4 === 0 ? 1 + (i % 3) : 0,
         },

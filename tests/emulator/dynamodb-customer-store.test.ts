@@ -459,8 +459,8 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     await recordEvent(yes, deps);
     await recordEvent(registration(3, '2026-02-01T00:00:00Z', true), deps);
     expect(await store.getProfile('c-consent')).toMatchObject({
-      marketingConsent: false,
-      asOf: { marketingConsent: '2026-03-01T00:00:00Z', email: '2026-03-01T00:00:00Z' },
+      consent: { '*': { granted: false, at: '2026-03-01T00:00:00Z', source: 'registration' } },
+      asOf: { email: '2026-03-01T00:00:00Z' },
       registeredAt: '2026-01-01T00:00:00Z',
     });
   });

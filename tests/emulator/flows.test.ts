@@ -139,6 +139,29 @@ describe('the shipped flows on the local stack', () => {
       ]);
     });
 
+    it("honours the shop's opt-out of one topic for a journey already waiting, and only that topic", async () => {
+      await register('w-c');
+      await advance(1);
+      await put('customer.consent-changed', {
+        version: 1,
+        customerId: 'w-c',
+        changedAt: now(),
+        consent: { promotions: false },
+      });
+      await advance(2.1);
+      // The welcome (loyalty) went; the first-order offer (promotions) waited three days and is skipped.
+      expect(await subjects('w-c', /Welcome|first order/)).toEqual(['Welcome to Rapport Rewards, Casey']);
+      const profile = await store.getProfile('w-c');
+      expect(profile?.consent?.promotions).toMatchObject({ granted: false, source: 'shop' });
+      expect(profile?.consent?.['*']).toMatchObject({ granted: true, source: 'registration' });
+      const offer = runtime.executions
+        .filter((e) => e.machine.startsWith('FlowWelcome') && JSON.stringify(e.input).includes('"w-c"'))
+        .at(-1);
+      expect(JSON.stringify(offer?.output)).toMatch(
+        /"status":"skipped","reason":"opted out of promotions \(shop, /,
+      );
+    });
+
     it('sends no coupon to a customer who ordered in the meantime, tags them and records the goal', async () => {
       await register('w-2');
       await advance(1);

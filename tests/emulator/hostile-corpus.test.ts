@@ -6,6 +6,7 @@ import * as fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import * as z from 'zod';
+import { NotFoundError } from '../../domain/errors.ts';
 import type { Clock, PublishedEvent } from '../../domain/ports.ts';
 import { type Program, programSchema } from '../../domain/program.ts';
 import { TABLE_DESIGN } from '../../domain/table-design.ts';
@@ -70,6 +71,15 @@ const validRegistration = fc
     email: `${r.customerId}@example.com`,
     name: `Casey ${r.customerId}`,
   }));
+
+const validConsentChange = fc
+  .record({
+    customerId: fc.constantFrom(...customers),
+    changedAt: instant('2025-01-01T00:00:00Z', NOW),
+    marketingConsent: fc.option(fc.boolean(), { nil: undefined }),
+    consent: fc.dictionary(fc.constantFrom('loyalty', 'promotions'), fc.boolean(), { minKeys: 1 }),
+  })
+  .map((c) => ({ version: 1, ...c }));
 
 const validItem = fc.record({
   sku: fc.constantFrom('CD-1', 'VINYL-2', 'GIFT-CARD-50'),
@@ -197,6 +207,7 @@ const FIELDS = {
     'marketingConsent',
     'version',
   ],
+  'customer.consent-changed': ['customerId', 'changedAt', 'marketingConsent', 'consent', 'version'],
   'order.refunded': [
     'refundId',
     'orderId',
@@ -219,6 +230,17 @@ const hostileFor = (field: string): fc.Arbitrary<unknown> => {
   if (['customerId', 'orderId', 'refundId', 'name', 'reason'].includes(field)) pools.push(hostileText);
   if (field === 'email') pools.push(hostileEmails);
   if (field === 'currency') pools.push(['usd', 'EUR', 'XXXX', 'US$', '']);
+  if (field === 'consent')
+    pools.push([
+      {},
+      { orders: false },
+      { news: true },
+      { loyalty: 'yes' },
+      { 'Loyalty ': true },
+      { ['t'.repeat(65)]: true },
+      Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`topic-${i}`, true])),
+      { constructor: true, toString: false },
+    ]);
   if (field === 'items')
     pools.push([
       Array.from({ length: 501 }, () => ({ sku: 'S', quantity: 1, unitPrice: 1 })),
@@ -264,6 +286,7 @@ const corpusArbitrary = (index: number): fc.Arbitrary<Entry> => {
   const detailOf = fc.oneof(
     validRegistration.map((d) => ['customer.registered', d] as const),
     validOrder.map((d) => ['order.placed', d] as const),
+    validConsentChange.map((d) => ['customer.consent-changed', d] as const),
   );
   return fc.oneof(
     {
@@ -276,6 +299,13 @@ const corpusArbitrary = (index: number): fc.Arbitrary<Entry> => {
     {
       weight: 3,
       arbitrary: validOrder.map((d) => ({ kind: 'valid order', event: envelope('order.placed', d, id) })),
+    },
+    {
+      weight: 1,
+      arbitrary: validConsentChange.map((d) => ({
+        kind: 'valid consent change',
+        event: envelope('customer.consent-changed', d, id),
+      })),
     },
     // Refunds are aimed at orders the corpus placed before (filled in below); a few are too large.
     {
@@ -345,12 +375,28 @@ const buildCorpus = (): Entry[] => {
     { seed: SEED, numRuns: COUNT },
   );
   const placed: { customerId: string; orderId: string; total: number }[] = [];
+  // A consent change needs its customer recorded first (else it is retried until they are): aim
+  // each at a customer a valid registration or order has already created.
+  const known: string[] = [];
   return raw.map((entry, i) => {
     const id = `hostile-${i}`;
+    const detail = (entry.event as { detail?: { customerId?: unknown } } | undefined)?.detail;
+    if (entry.kind === 'valid registration' && typeof detail?.customerId === 'string')
+      known.push(detail.customerId);
+    if (entry.kind.endsWith('consent change') || entry.kind === 'mutated customer.consent-changed') {
+      const customerId = detail?.customerId;
+      if (typeof customerId === 'string' && customers.includes(customerId) && !known.includes(customerId)) {
+        const stand = known[i % Math.max(1, known.length)];
+        if (!stand) return { kind: 'junk envelope', event: null };
+        const event = entry.event as Json;
+        return { ...entry, event: { ...event, detail: { ...(event.detail as Json), customerId: stand } } };
+      }
+    }
     if (entry.kind === 'valid order') {
       const detail = (entry.event as { detail: { customerId: string; orderId: string; total: number } })
         .detail;
       placed.push(detail);
+      known.push(detail.customerId);
       return { ...entry, event: { ...(entry.event as Json), id } };
     }
     if (entry.kind === 'refund') {
@@ -504,6 +550,7 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
     const unnamed: { kind: string; reason: unknown; field: unknown }[] = [];
     const crashes: { kind: string; error: string }[] = [];
     const kinds = new Map<string, number>();
+    let awaiting = 0;
     const started = performance.now();
 
     await inLanes(corpus, LANES, async (entry) => {
@@ -512,6 +559,15 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
       try {
         result = await subject.invoke(entry);
       } catch (error) {
+        // A consent change for a customer not recorded yet is retried (Step Functions, then the
+        // dead-letter queue), not refused: the registration may be on its way.
+        if (
+          error instanceof NotFoundError &&
+          /customer\.consent-changed/.test(entry.json ?? JSON.stringify(entry.event))
+        ) {
+          awaiting++;
+          return;
+        }
         const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
         crashes.push({ kind: entry.kind, error: text.slice(0, 200) });
         return;
@@ -539,7 +595,7 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
       [
         `hostile corpus: ${COUNT} events in ${seconds.toFixed(1)} s (seed ${SEED})`,
         `  by kind: ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ')}`,
-        `  accepted ${accepted.length}, refused ${refused}, crashed ${crashes.length}, unnamed ${unnamed.length}`,
+        `  accepted ${accepted.length}, refused ${refused}, awaiting their customer ${awaiting}, crashed ${crashes.length}, unnamed ${unnamed.length}`,
         ...[...rejectedBy].sort((a, b) => b[1] - a[1]).map(([field, n]) => `  refused by ${field}: ${n}`),
       ].join('\n'),
     );
@@ -555,7 +611,8 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
       unnamedReasons.set(key, (unnamedReasons.get(key) ?? 0) + 1);
     }
     expect(Object.fromEntries(unnamedReasons)).toEqual({});
-    expect(accepted.length + refused).toBe(COUNT);
+    expect(accepted.length + refused + awaiting).toBe(COUNT);
+    expect(awaiting).toBeLessThan(COUNT / 100);
     // Valid events are a real share of the corpus, and so are refusals of each kind of field.
     expect(accepted.length).toBeGreaterThan(1000);
     for (const field of [
@@ -567,6 +624,8 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
       'detail.timeZone',
       'detail.birthday',
       'detail.amount',
+      'detail.consent',
+      'detail.changedAt',
     ])
       expect(rejectedBy.get(field) ?? 0, field).toBeGreaterThan(0);
     expect(({} as Json).polluted).toBeUndefined();
@@ -592,5 +651,6 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
     expect(after).toEqual(expected);
     const published = (events: PublishedEvent[]) => events.map((e) => JSON.stringify(e)).sort();
     expect(published(subject.published)).toEqual(published(control.published));
-  });
+    // Two passes of 10,000 events: about a minute on two quiet cores, longer on a busy machine.
+  }, 300_000);
 });

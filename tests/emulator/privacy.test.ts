@@ -145,7 +145,7 @@ describe('privacy requests on the local stack', () => {
           birthday: z.string(),
           timeZone: z.string(),
         }),
-        consent: z.looseObject({ marketing: z.boolean() }),
+        consent: z.record(z.string(), z.looseObject({ granted: z.boolean(), source: z.string() })),
         points: z.looseObject({ lifetime: z.number() }),
         ledger: z.array(z.looseObject({ entryId: z.string() })),
         orders: z.array(z.looseObject({ orderId: z.string(), totalMinor: z.number() })),
@@ -155,7 +155,7 @@ describe('privacy requests on the local stack', () => {
       })
       .parse(JSON.parse(readFileSync(file, 'utf8')));
     expect(exported.profile).toMatchObject({ email: EMAIL, name: NAME, birthday: BIRTHDAY, timeZone: ZONE });
-    expect(exported.consent.marketing).toBe(true);
+    expect(exported.consent['*']).toMatchObject({ granted: true, source: 'registration' });
     expect(exported.orders).toEqual([expect.objectContaining({ orderId: 'o-1', totalMinor: 8000 })]);
     expect(exported.points.lifetime).toBeGreaterThan(0);
     expect(exported.ledger.map((e) => e.entryId)).toContain('earn:order:o-1');
@@ -189,13 +189,8 @@ describe('privacy requests on the local stack', () => {
     expect(ofCustomer.map((item) => item.type)).not.toContain('wait');
     expect(ofCustomer.map((item) => item.type)).not.toContain('date');
     const profile = ofCustomer.find((item) => item.type === 'profile');
-    expect(profile).toMatchObject({
-      email: '',
-      name: '',
-      marketingConsent: false,
-      erasedAt: expect.any(String),
-    });
-    for (const field of ['birthday', 'timeZone', 'asOf', 'attributes', 'tags'])
+    expect(profile).toMatchObject({ email: '', name: '', erasedAt: expect.any(String) });
+    for (const field of ['birthday', 'timeZone', 'asOf', 'attributes', 'tags', 'consent', 'marketingConsent'])
       expect(profile).not.toHaveProperty(field);
     expect(ofCustomer.filter((item) => item.type === 'journey').map((item) => item.status)).not.toContain(
       'active',
@@ -221,7 +216,7 @@ describe('privacy requests on the local stack', () => {
     expect(JSON.stringify(receipt)).not.toMatch(/@|Ada|Lovelace/);
   });
 
-  it('counts a later order for the books without bringing back the address or the name, and mails nothing', async () => {
+  it('counts a later order for the books without bringing back the address, the name or consent, and mails nothing', async () => {
     const sent = (await readInbox(runtime.ses.endpoint)).length;
     // Act
     await order('o-2', 20);
@@ -234,12 +229,19 @@ describe('privacy requests on the local stack', () => {
       birthday: BIRTHDAY,
       marketingConsent: true,
     });
+    await put('customer.consent-changed', {
+      version: 1,
+      customerId: 'c-1',
+      changedAt: now(),
+      consent: { promotions: true },
+    });
     await runtime.advanceTo(new Date(START + 30 * DAY));
     // Assess
     const items = await rawItems();
     expect(JSON.stringify(items)).not.toMatch(/ada@example\.com|Lovelace|1990-12-10|DATE#/);
     const profile = items.find((item) => item.pk === 'CUSTOMER#c-1' && item.type === 'profile');
     expect(profile).toMatchObject({ email: '', name: '', orderCount: 2, lifetimeSpendMinor: 10_000 });
+    expect(profile).not.toHaveProperty('consent');
     expect((await readInbox(runtime.ses.endpoint)).length).toBe(sent);
     expect((await reconcile()).mismatches).toEqual([]);
   });

@@ -226,7 +226,7 @@ const snapshot = async (runtime: LocalRapport) => {
             orders: item.orderCount,
             spend: item.lifetimeSpendMinor,
             refunded: item.refundedMinor,
-            consent: item.marketingConsent,
+            consent: item.consent,
             email: item.email,
           };
           break;

@@ -7,7 +7,7 @@ export const testProgram: Program = programSchema.parse({
   name: 'Test',
   currency: 'USD',
   timeZone: 'UTC',
-  sender: { from: 'Shop <hello@example.com>' },
+  sender: { from: 'Shop <hello@example.com>', postalAddress: '1 Test Street, Testville, USA' },
   earn: { id: 'base-earn', version: 1, pointsPerCurrencyUnit: 1, rounding: 'floor' },
 });
 

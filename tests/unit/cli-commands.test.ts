@@ -25,6 +25,7 @@ name: Temp Rewards
 currency: USD
 sender:
   from: "Temp Shop <hello@example.com>"
+  postalAddress: "Temp Shop, 1 Temp Street, Tempville, USA"
 earn:
   id: base-earn
   version: 1
@@ -50,6 +51,7 @@ steps:
   - id: greet
     type: send_email
     template: welcome
+    topic: orders
 `;
 
 // Line 5: an event that does not exist; line 9: `Birthday`, not an award name (those are kebab-case).
@@ -112,7 +114,7 @@ beforeAll(() => {
 });
 
 const BROKEN_PROBLEMS = [
-  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "points.expiring", "customer.tier-changed", "points.redeemed"',
+  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
   'workflows/flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
 ];
 
@@ -157,7 +159,7 @@ describe('rapport validate', () => {
       code: 1,
       stdout: [],
       stderr: [
-        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "points.expiring", "customer.tier-changed", "points.redeemed"',
+        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
         'flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
         '2 problem(s)',
       ],
@@ -180,7 +182,7 @@ describe('rapport validate', () => {
       stdout: [],
       stderr: [
         'workflows/drafts/draft.yaml: steps (thank).template: no template workflows/emails/thanks.liquid (templates: welcome)',
-        'workflows/drafts/draft.yaml: steps (thank).topic: no topic "receipts" in the program (topics: orders)',
+        'workflows/drafts/draft.yaml:10:12: steps[0].topic: no topic "receipts" in the program (topics: orders)',
         '2 problem(s)',
       ],
     });
@@ -208,7 +210,7 @@ const HELLO_CHART = [
   'flowchart TD',
   '  %% hello: Say hello',
   '  flow_trigger(["customer.registered"])',
-  '  s_greet["greet: send_email welcome"]',
+  '  s_greet["greet: send_email welcome (topic orders)"]',
   '  flow_end(["End"])',
   '  flow_trigger --> s_greet',
   '  s_greet --> flow_end',

@@ -259,7 +259,7 @@ id: missing
 name: Missing template
 trigger: { event: order.placed }
 steps:
-  - { id: hello, type: send_email, template: farewell }
+  - { id: hello, type: send_email, template: farewell, topic: orders }
 `),
     );
     expect(problems).toEqual([

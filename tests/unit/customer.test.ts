@@ -85,7 +85,7 @@ describe('the customer record', () => {
     expect(changes).toMatchObject({
       email: 'grace@example.com',
       timeZone: 'America/New_York',
-      marketingConsent: false,
+      consent: { '*': { granted: false, at: '2026-01-01T00:00:00Z', source: 'registration' } },
       orderCount: 0,
     });
   });
@@ -98,8 +98,11 @@ describe('the customer record', () => {
     let profile = register(undefined, registration('2026-01-01T00:00:00Z', { marketingConsent: true }));
     profile = register(profile, registration('2026-03-01T00:00:00Z', { marketingConsent: false }));
     profile = register(profile, registration('2026-01-01T00:00:00Z', { marketingConsent: true }));
-    expect(profile.marketingConsent).toBe(false);
-    expect(profile.asOf?.marketingConsent).toBe('2026-03-01T00:00:00Z');
+    expect(profile.consent?.['*']).toEqual({
+      granted: false,
+      at: '2026-03-01T00:00:00Z',
+      source: 'registration',
+    });
   });
 
   it('changes each field only by a newer fact, field by field', () => {
@@ -121,9 +124,10 @@ describe('the customer record', () => {
       email: 'ada@example.com',
       timeZone: 'Europe/London',
       birthday: '12-10',
-      marketingConsent: false,
       registeredAt: '2026-01-01T00:00:00Z',
     });
+    // The late registration's yes is older than the first one's no.
+    expect(profile.consent?.['*']).toMatchObject({ granted: false, at: '2026-02-01T00:00:00Z' });
   });
 
   it('applies the same rule to orders and registrations: the newest fact wins, whichever carried it', () => {
@@ -134,18 +138,18 @@ describe('the customer record', () => {
     );
     expect(profile.email).toBe('new@example.com');
     // Nothing had said anything about consent yet, so the registration's yes stands.
-    expect(profile.marketingConsent).toBe(true);
+    expect(profile.consent?.['*']?.granted).toBe(true);
     profile = apply(profile, order('2026-04-01T00:00:00Z', { marketingConsent: false }), 100);
     profile = apply(profile, order('2026-03-15T00:00:00Z', { marketingConsent: true, name: 'Late' }), 100);
+    expect(profile.consent?.['*']).toEqual({ granted: false, at: '2026-04-01T00:00:00Z', source: 'order' });
     expect(profile).toMatchObject({
-      marketingConsent: false,
       name: 'Ada Lovelace',
       email: 'ada@example.com',
     });
   });
 
   it('gives a customer first seen in an order no marketing consent', () => {
-    expect(apply(undefined, order('2026-01-05T10:00:00Z'), 1000).marketingConsent).toBe(false);
+    expect(apply(undefined, order('2026-01-05T10:00:00Z'), 1000).consent).toBeUndefined();
   });
 
   it('replays the newest registration harmlessly', () => {

@@ -221,8 +221,28 @@ describe('commerce events', () => {
     expect(() => parse(long)).toThrow(/^detail-type: "y{64}…" is not one of/);
   });
 
-  it('gives no marketing consent unless the registration says so', () => {
+  it('states no marketing consent unless the registration says so', () => {
     const event = parse(eventFixture('customer-registered'));
-    expect(event.type === 'customer.registered' && event.detail.marketingConsent).toBe(false);
+    expect(event.type === 'customer.registered' && event.detail.marketingConsent).toBeUndefined();
+  });
+
+  it('refuses a consent change that says nothing, or names a topic that is not an id', () => {
+    const change = (detail: object) => ({
+      ...eventFixture('customer-registered'),
+      'detail-type': 'customer.consent-changed',
+      detail: { version: 1, customerId: 'c-1', changedAt: '2026-01-01T00:00:00Z', ...detail },
+    });
+    expect(() => parse(change({}))).toThrow(
+      'detail.consent: must give marketingConsent or consent for at least one topic',
+    );
+    expect(() => parse(change({ consent: { 'Promo<s>': true } }))).toThrow(
+      /^detail\.consent\.Promo<s>: must be a topic id/,
+    );
+    expect(() => parse(change({ consent: { promotions: 'yes' } }))).toThrow(/^detail\.consent\.promotions: /);
+    const parsed = parse(change({ consent: { promotions: false } }));
+    expect(parsed).toMatchObject({
+      type: 'customer.consent-changed',
+      detail: { consent: { promotions: false } },
+    });
   });
 });

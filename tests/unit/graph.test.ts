@@ -319,10 +319,7 @@ entry:
       ).toBe('  s_ask["ask: award review (Thanks for the review)"]');
     });
 
-    it('describes emails with and without a topic', () => {
-      expect(label('  - id: mail\n    type: send_email\n    template: welcome\n')).toBe(
-        '  s_mail["mail: send_email welcome"]',
-      );
+    it('describes an email with its topic', () => {
       expect(label('  - id: mail\n    type: send_email\n    template: sale\n    topic: promotions\n')).toBe(
         '  s_mail["mail: send_email sale (topic promotions)"]',
       );
@@ -377,8 +374,8 @@ entry:
     if:
       - when: [{ field: profile.orderCount, gte: 2 }, { tag: vip }]
         steps:
-          - { id: a1, type: send_email, template: a }
-          - { id: a2, type: send_email, template: b }
+          - { id: a1, type: send_email, template: a, topic: orders }
+          - { id: a2, type: send_email, template: b, topic: orders }
       - when: [{ field: profile.orderCount, equals: 1 }]
         steps: []
   - { id: after, type: exit }
@@ -420,7 +417,7 @@ entry:
               - when: [{ tag: vip }]
                 steps: [{ id: leave, type: exit }]
       - { name: b, percent: 50 }
-  - { id: next, type: send_email, template: x }
+  - { id: next, type: send_email, template: x, topic: orders }
 `),
       );
       const lines = text.split('\n');
@@ -438,7 +435,7 @@ entry:
       const lines = graph(`  - id: ab
     type: split
     paths:
-      - { name: treated, percent: 80, steps: [{ id: t, type: send_email, template: x }] }
+      - { name: treated, percent: 80, steps: [{ id: t, type: send_email, template: x, topic: orders }] }
       - { name: holdout, percent: 10, holdout: true }
       - { name: control, percent: 10, holdout: true }
   - { id: after, type: emit_event, event: split.done }
@@ -458,7 +455,7 @@ entry:
     for_event: { event: order.refunded }
     timeout: { hours: 48 }
     on_event:
-      - { id: sorry, type: send_email, template: sorry }
+      - { id: sorry, type: send_email, template: sorry, topic: orders }
   - { id: next, type: exit }
 `);
       expect(lines).toContain('  s_watch{{"watch: wait for order.refunded, at most 48 hours"}}');

@@ -40,7 +40,9 @@ describe('the CDK stack', () => {
       'functions/journey.ts',
       'functions/sweep.ts',
       'functions/sweep-shard.ts',
+      'functions/ses-events.ts',
       'functions/redeem.ts',
+      'functions/unsubscribe.ts',
     ]);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
@@ -67,7 +69,7 @@ describe('the CDK stack', () => {
     );
     const rules = Object.values(template.findResources('AWS::Events::Rule'))
       .map((r) => r.Properties)
-      .filter((r) => r.EventPattern);
+      .filter((r) => r.EventPattern && !r.EventPattern.source.includes('aws.ses'));
     // Ingest, then the flows by id: birthday, points-expiring, review-request, thank-you, tier-upgrade,
     // welcome, win-back. Loyalty events come from rapport.loyalty, recorded shop events from rapport.ingest.
     // Ingest takes everything on the shop bus: what is not a commerce event is dead-lettered with its reason.
@@ -168,32 +170,81 @@ describe('the CDK stack', () => {
     });
   });
 
-  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
-    const [secretId, ...others] = Object.keys(template.findResources('AWS::SecretsManager::Secret'));
-    expect(others).toEqual([]);
-    template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
-    });
+  /** The functions whose environment names the secret, and the roles allowed to read it: the same. */
+  const secretUse = (variable: string, secretId: string) => {
     const functions = Object.entries(template.findResources('AWS::Lambda::Function'));
-    const withKey = functions
-      .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
-      .map(([, fn]) => fn.Metadata['rapport:entry']);
-    expect(withKey).toEqual(['functions/journey.ts', 'functions/redeem.ts']);
     for (const [, fn] of functions)
-      expect(fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN ?? { Ref: secretId }).toEqual({
-        Ref: secretId,
-      });
+      expect(fn.Properties.Environment.Variables[variable] ?? { Ref: secretId }).toEqual({ Ref: secretId });
+    const holders = functions.filter(([, fn]) => fn.Properties.Environment.Variables[variable]);
     const readers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
-      JSON.stringify(policy.Properties.PolicyDocument).includes('secretsmanager:GetSecretValue'),
+      policy.Properties.PolicyDocument.Statement.some(
+        (s: { Action: unknown; Resource: unknown }) =>
+          JSON.stringify(s.Action).includes('secretsmanager:GetSecretValue') &&
+          JSON.stringify(s.Resource) === JSON.stringify({ Ref: secretId }),
+      ),
     );
     expect(
       readers.flatMap((policy) => policy.Properties.Roles.map((r: { Ref: string }) => r.Ref)).sort(),
-    ).toEqual(
-      functions
-        .filter(([, fn]) => fn.Properties.Environment.Variables.COUPON_KEY_SECRET_ARN)
-        .map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0])
-        .sort(),
+    ).toEqual(holders.map(([, fn]) => fn.Properties.Role['Fn::GetAtt'][0]).sort());
+    return holders.map(([, fn]) => fn.Metadata['rapport:entry']);
+  };
+  const secretNamed = (description: string) => {
+    const secrets = template.findResources('AWS::SecretsManager::Secret', {
+      Properties: { Description: description },
+    });
+    expect(Object.values(secrets).map((s) => s.Properties.GenerateSecretString)).toEqual([
+      { PasswordLength: 64, ExcludePunctuation: true },
+    ]);
+    return Object.keys(secrets)[0] ?? '';
+  };
+
+  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+    const secretId = secretNamed('Rapport: the key coupon codes are signed with');
+    expect(secretUse('COUPON_KEY_SECRET_ARN', secretId)).toEqual([
+      'functions/journey.ts',
+      'functions/redeem.ts',
+    ]);
+  });
+
+  it('signs unsubscribe links with a key of their own that only the mailer and the endpoint read', () => {
+    const secretId = secretNamed('Rapport: the key unsubscribe links are signed with');
+    expect(secretUse('UNSUBSCRIBE_KEY_SECRET_ARN', secretId)).toEqual([
+      'functions/send-email.ts',
+      'functions/unsubscribe.ts',
+    ]);
+  });
+
+  it('serves the unsubscribe endpoint on a public function URL that the mailer links to', () => {
+    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+    expect(urls).toHaveLength(1);
+    const functions = template.findResources('AWS::Lambda::Function');
+    const [unsubscribeId] = Object.entries(functions).find(
+      ([, fn]) => fn.Metadata['rapport:entry'] === 'functions/unsubscribe.ts',
+    ) ?? [''];
+    const urlId = Object.keys(template.findResources('AWS::Lambda::Url'))[0];
+    // Public by design: mailbox providers POST the one-click unsubscribe with no credentials.
+    expect(urls[0]?.Properties).toMatchObject({
+      AuthType: 'NONE',
+      TargetFunctionArn: { 'Fn::GetAtt': [unsubscribeId, 'Arn'] },
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionUrlAuthType: 'NONE',
+      Principal: '*',
+    });
+    const sendEmail = Object.values(functions).find(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/send-email.ts',
     );
+    expect(sendEmail?.Properties.Environment.Variables.UNSUBSCRIBE_URL).toEqual({
+      'Fn::GetAtt': [urlId, 'FunctionUrl'],
+    });
+    expect(
+      JSON.parse(functions[unsubscribeId]?.Properties.Environment.Variables.RAPPORT_PROGRAM).topics,
+    ).toEqual(shippedProgram().topics);
+    expect(template.findOutputs('UnsubscribeUrl').UnsubscribeUrl?.Value).toEqual({
+      'Fn::GetAtt': [urlId, 'FunctionUrl'],
+    });
   });
 
   it('keeps privacy exports in a private, encrypted bucket that expires them, written only by the ingest function', () => {
@@ -280,6 +331,86 @@ describe('the CDK stack', () => {
       MetricName: 'SweepFailures',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it("publishes the configuration set's sends, deliveries, bounces, complaints and rejects to the default bus", () => {
+    const [configurationSetId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+    template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: ['BOUNCE'] },
+    });
+    template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: { Ref: configurationSetId },
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: ['send', 'delivery', 'bounce', 'complaint', 'reject'],
+      },
+    });
+    const [destination] = Object.values(template.findResources('AWS::SES::ConfigurationSetEventDestination'));
+    expect(
+      JSON.stringify(destination?.Properties.EventDestination.EventBridgeDestination.EventBusArn),
+    ).toMatch(/:event-bus\/default"\]\]}$/);
+    // The mailer sends with that configuration set.
+    const [sendEmail] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/send-email.ts',
+    );
+    expect(sendEmail?.Properties.Environment.Variables.SES_CONFIGURATION_SET).toEqual({
+      Ref: configurationSetId,
+    });
+  });
+
+  it("invokes the SES events handler from the default bus for this configuration set's events only", () => {
+    const [configurationSetId] = Object.keys(template.findResources('AWS::SES::ConfigurationSet'));
+    const [rule, ...others] = Object.values(template.findResources('AWS::Events::Rule')).filter((r) =>
+      r.Properties.EventPattern?.source?.includes('aws.ses'),
+    );
+    expect(others).toEqual([]);
+    expect(rule?.Properties.EventBusName).toBeUndefined();
+    expect(rule?.Properties.EventPattern).toEqual({
+      source: ['aws.ses'],
+      'detail-type': [
+        'Email Sent',
+        'Email Delivered',
+        'Email Bounced',
+        'Email Complaint Received',
+        'Email Rejected',
+      ],
+      detail: { mail: { tags: { 'ses:configuration-set': [{ Ref: configurationSetId }] } } },
+    });
+    const functions = template.findResources('AWS::Lambda::Function');
+    const target = rule?.Properties.Targets[0];
+    const handlerId = target.Arn['Fn::GetAtt'][0];
+    expect(functions[handlerId]?.Metadata['rapport:entry']).toBe('functions/ses-events.ts');
+    expect(target.DeadLetterConfig.Arn['Fn::GetAtt'][0]).toMatch(/^DeadLetterQueue/);
+    expect(functions[handlerId]?.Properties.DeadLetterConfig.TargetArn['Fn::GetAtt'][0]).toMatch(
+      /^DeadLetterQueue/,
+    );
+  });
+
+  it('alarms when marketing pauses itself, and at SES reputation rates of 4% bounces or 0.08% complaints', () => {
+    // The namespace the functions' Powertools metrics are written to.
+    const [sesEvents] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
+      (fn) => fn.Metadata['rapport:entry'] === 'functions/ses-events.ts',
+    );
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SendingPaused',
+      Namespace: sesEvents?.Properties.Environment.Variables.POWERTOOLS_METRICS_NAMESPACE,
+      Dimensions: [{ Name: 'service', Value: 'rapport' }],
+      Statistic: 'Sum',
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES',
+      MetricName: 'Reputation.BounceRate',
+      Threshold: 0.04,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SES',
+      MetricName: 'Reputation.ComplaintRate',
+      Threshold: 0.0008,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 

@@ -54,7 +54,7 @@ steps:
     for_event: { event: order.placed, where: { currency: [USD] } }
     timeout: { days: 7 }
     on_event:
-      - { id: thanks, type: send_email, template: thanks }
+      - { id: thanks, type: send_email, template: thanks, topic: orders }
     on_timeout:
       - id: pick
         type: branch

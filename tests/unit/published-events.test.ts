@@ -42,7 +42,7 @@ describe('the published events', () => {
   where:
     totl: [{ numeric: [">=", 100] }]
 steps:
-  - { id: thank, type: send_email, template: thank-you }
+  - { id: thank, type: send_email, template: thank-you, topic: orders }
 `),
       ),
     );
@@ -91,7 +91,7 @@ entry:
     - { field: event.direction, equals: up }
     - { field: event.tier, equals: gold }
 steps:
-  - { id: hi, type: send_email, template: tier-welcome }
+  - { id: hi, type: send_email, template: tier-welcome, topic: orders }
 `),
       ),
     );
@@ -109,7 +109,7 @@ steps:
       withFlow(
         flow(`trigger: { inactivity: { event: order.placed, days: 30 } }
 steps:
-  - { id: nudge, type: send_email, template: probe }
+  - { id: nudge, type: send_email, template: probe, topic: orders }
 `),
         [
           {
@@ -133,7 +133,7 @@ steps:
     const sources = withFlow(
       flow(`trigger: { event: order.placed }
 steps:
-  - { id: thank, type: send_email, template: probe }
+  - { id: thank, type: send_email, template: probe, topic: orders }
 `),
       [
         {

@@ -234,6 +234,45 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
     field: 'recheck.shard',
     broken: 'two',
   },
+  'reputation-hour': {
+    raw: {
+      pk: keys.reputation('example.com'),
+      sk: keys.reputationHour('2026-03-01T10'),
+      type: 'reputation-hour',
+      identity: 'example.com',
+      hour: '2026-03-01T10',
+      sends: 250,
+      bounces: 3,
+      ttl: 1_773_000_000,
+    },
+    field: 'sends',
+    broken: 'many',
+  },
+  'ses-feedback': {
+    raw: {
+      pk: keys.reputation('example.com'),
+      sk: keys.sesFeedback('Bounce#m-1'),
+      type: 'ses-feedback',
+      identity: 'example.com',
+      eventKey: 'Bounce#m-1',
+      at: '2026-03-01T10',
+    },
+    field: 'eventKey',
+    broken: 7,
+  },
+  'sending-pause': {
+    raw: {
+      pk: keys.sending,
+      sk: keys.sendingPause('example.com'),
+      type: 'sending-pause',
+      identity: 'example.com',
+      status: 'paused',
+      at,
+      reason: 'bounce rate 5.00% (10 of 200) >= 4.00%',
+    },
+    field: 'status',
+    broken: 'halted',
+  },
 };
 
 const withField = (raw: Record<string, unknown>, path: string, value: unknown) => {

@@ -112,10 +112,31 @@ describe('email templates', () => {
     expect(() => parseEmailTemplate('x', 'no front matter')).toThrow(/front matter/);
   });
 
-  it('turns HTML into readable text with links kept', () => {
+  it('turns HTML into readable text with paragraphs, breaks and links kept', () => {
     expect(htmlToText('<p>Hi &amp; welcome</p><p>See <a href="https://x.test/a">this</a><br>now</p>')).toBe(
-      'Hi & welcome\nSee this (https://x.test/a)\nnow',
+      'Hi & welcome\n\nSee this (https://x.test/a)\nnow',
     );
+  });
+
+  it('derives text from lists, tables, named and numeric entities as a reader would type it', () => {
+    const text = htmlToText(
+      '<p>Don&#8217;t miss our caf&eacute; &ndash; today</p><ul><li>Vinyl</li><li>CDs</li></ul>' +
+        '<table><tr><td>Total</td><td>$42.00</td></tr></table><img src="https://x.test/logo.png" alt="logo">',
+    );
+    expect(text).toBe('Don\u2019t miss our caf\u00e9 \u2013 today\n\n * Vinyl\n * CDs\n\nTotal   $42.00');
+  });
+
+  it('renders the text part from its own template, printing values unescaped', () => {
+    const email = renderEmail(
+      {
+        subject: 'Hi {{ name }}',
+        html: '<p>Hi <b>{{ name }}</b></p>',
+        text: 'Hi {{ name }},\nyour code is {{ code }}.\n',
+      },
+      { name: 'Ada & <Bob>', code: 'RAP-1' },
+    );
+    expect(email.html).toBe('<p>Hi <b>Ada &amp; &lt;Bob&gt;</b></p>');
+    expect(email.text).toBe('Hi Ada & <Bob>,\nyour code is RAP-1.');
   });
 
   describe('hostile values', () => {

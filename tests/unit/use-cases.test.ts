@@ -11,6 +11,7 @@ import { recordEvent } from '../../domain/use-cases/record-event.ts';
 import { type SendEmailInput, sendEmail } from '../../domain/use-cases/send-email.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { CapturingMailer, fixedClock, InMemoryCustomerStore } from '../support/in-memory-customer-store.ts';
+import { InMemoryReputationStore } from '../support/in-memory-reputation-store.ts';
 import { eventContext } from '../support/parse.ts';
 import { testProgram } from '../support/program.ts';
 
@@ -21,7 +22,8 @@ describe('recording events, awarding points and sending email', () => {
   let mailer: CapturingMailer;
   const clock = fixedClock();
   const context = eventContext(clock.now(), program);
-  const deps = () => ({ store, mailer, clock, program });
+  const reputation = new InMemoryReputationStore();
+  const deps = () => ({ store, mailer, clock, program, reputation });
   const placed = () => parseCommerceEvent(eventFixture('order-placed'), context);
   const mail = (): SendEmailInput => ({
     customerId: 'c-42',
@@ -33,6 +35,7 @@ describe('recording events, awarding points and sending email', () => {
       subject: 'Thanks {{ customer.firstName }}',
       html: '<p>{{ steps.award.points }} / {{ customer.pointsBalance }}</p>',
     },
+    topic: { id: 'orders', transactional: true },
     sender: program.sender,
     currency: 'USD',
     context: { event: undefined, steps: { award: { points: 42 } } },
@@ -148,7 +151,7 @@ describe('recording events, awarding points and sending email', () => {
     const receipt = { ...mail(), stepId: 'receipt', topic: { id: 'orders', transactional: true } };
     expect(await sendEmail(promotions, deps())).toEqual({
       status: 'skipped',
-      reason: 'no marketing consent for promotions',
+      reason: 'no consent for promotions',
     });
     expect((await sendEmail(receipt, deps())).status).toBe('sent');
     const consent = eventFixture('order-placed');
