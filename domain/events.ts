@@ -213,19 +213,37 @@ export const orderRefundedV1 = z
   })
   .superRefine((refund, ctx) => checkDecimals(ctx, refund.amount, refund.currency, ['amount']));
 
+/** A privacy request the shop forwards: the customer asked to be forgotten, or for their data. */
+const privacyRequestV1 = z.object({
+  version: z.literal(1),
+  customerId: id,
+  requestId: id,
+  requestedAt: timestamp,
+});
+export const erasureRequestedV1 = privacyRequestV1;
+export const exportRequestedV1 = privacyRequestV1;
+
 export const EVENT_SCHEMAS = {
   'customer.registered': customerRegisteredV1,
   'order.placed': orderPlacedV1,
   'order.refunded': orderRefundedV1,
+  'customer.erasure-requested': erasureRequestedV1,
+  'customer.export-requested': exportRequestedV1,
   'customer.consent-changed': consentChangedV1,
 } as const;
 
 export type EventType = keyof typeof EVENT_SCHEMAS;
-export const EVENT_TYPES = Object.keys(EVENT_SCHEMAS) as EventType[];
+/** Privacy requests are recorded and answered, never published: no flow may listen to them. */
+export const PRIVACY_EVENT_TYPES = ['customer.erasure-requested', 'customer.export-requested'] as const;
+/** The commerce events flows hear (ingest publishes them). */
+export const EVENT_TYPES = (Object.keys(EVENT_SCHEMAS) as EventType[]).filter(
+  (type) => !(PRIVACY_EVENT_TYPES as readonly string[]).includes(type),
+);
 
 export type CustomerRegistered = z.infer<typeof customerRegisteredV1>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1>;
 export type OrderRefunded = z.infer<typeof orderRefundedV1>;
+export type PrivacyRequest = z.infer<typeof privacyRequestV1>;
 export type ConsentChanged = z.infer<typeof consentChangedV1>;
 
 /** The EventBridge envelope, as delivered to a rule target (EventBridge's own limits on its fields). */
@@ -244,6 +262,12 @@ export type CommerceEvent =
   | { type: 'customer.registered'; eventId: string; source: string; detail: CustomerRegistered }
   | { type: 'order.placed'; eventId: string; source: string; detail: OrderPlaced }
   | { type: 'order.refunded'; eventId: string; source: string; detail: OrderRefunded }
+  | {
+      type: 'customer.erasure-requested' | 'customer.export-requested';
+      eventId: string;
+      source: string;
+      detail: PrivacyRequest;
+    }
   | { type: 'customer.consent-changed'; eventId: string; source: string; detail: ConsentChanged };
 
 interface Issue {
@@ -301,6 +325,10 @@ const contextIssues = (event: CommerceEvent, { now, limits }: EventContext): Iss
       atMost(['amount'], event.detail.amount);
       notAfter('refundedAt', event.detail.refundedAt);
       break;
+    case 'customer.erasure-requested':
+    case 'customer.export-requested':
+      notAfter('requestedAt', event.detail.requestedAt);
+      break;
     case 'customer.consent-changed':
       notAfter('changedAt', event.detail.changedAt);
       break;
@@ -322,6 +350,11 @@ const parseDetail = (type: EventType, detail: unknown, base: { eventId: string; 
       const parsed = orderRefundedV1.safeParse(detail);
       return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
     }
+    case 'customer.erasure-requested':
+    case 'customer.export-requested': {
+      const parsed = privacyRequestV1.safeParse(detail);
+      return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
+    }
     case 'customer.consent-changed': {
       const parsed = consentChangedV1.safeParse(detail);
       return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
@@ -340,7 +373,7 @@ export const parseCommerceEvent = (input: unknown, context: EventContext): Comme
   const type = envelope.data['detail-type'];
   if (!isEventType(type)) {
     throw new InvalidEventError(
-      `detail-type: ${quote(type)} is not one of ${EVENT_TYPES.join(', ')}`,
+      `detail-type: ${quote(type)} is not one of ${Object.keys(EVENT_SCHEMAS).join(', ')}`,
       'detail-type',
     );
   }
@@ -383,6 +416,9 @@ export const factKey = (event: CommerceEvent): string => {
       return `order.placed:${event.detail.orderId}`;
     case 'order.refunded':
       return `order.refunded:${event.detail.refundId}`;
+    case 'customer.erasure-requested':
+    case 'customer.export-requested':
+      return `${event.type}:${event.detail.requestId}`;
     case 'customer.consent-changed': {
       // A change is its customer, its time and what it says: the same change re-sent is one fact.
       const { customerId, changedAt, marketingConsent, consent } = event.detail;

@@ -320,3 +320,69 @@ export interface PublishedEvent {
 export interface EventPublisher {
   publish(events: readonly PublishedEvent[]): Promise<void>;
 }
+
+// ---- privacy requests (erasure and export) ------------------------------------------------------
+
+/** Everything the table holds of one customer, as an export shows it. */
+export interface CustomerData {
+  profile: CustomerProfile | undefined;
+  orders: OrderRecord[];
+  ledger: LedgerEntry[];
+  sends: StoredSend[];
+  journeys: Journey[];
+  waits: Wait[];
+  coupons: (RewardCoupon | Coupon)[];
+  receipt?: ErasureReceipt | undefined;
+}
+
+/** What an erasure did, without a word of what it erased: kinds and counts. */
+export interface ErasureReceipt {
+  customerId: string;
+  requestId: string;
+  requestedAt: string;
+  startedAt: string;
+  /** Absent while the erasure is under way (a crash leaves it so; the retry finishes it). */
+  completedAt?: string | undefined;
+  /** Items changed or deleted, by kind, summed over every attempt. */
+  erased: Record<string, number>;
+  /** Kinds kept because the books need them (orders, ledger, coupons), stripped of personal data. */
+  kept: string[];
+  /** Dead-letter copies: removed here, or where they could not be edited, when they expire. */
+  deadLetters?: DeadLetterErasure | undefined;
+}
+
+export type DeadLetterErasure = { removed: number } | { retainedUntil: string; where: string };
+
+export interface PrivacyStore {
+  customerData(customerId: string): Promise<CustomerData>;
+  /** Replaces the profile's personal fields with the erased form, guarded by the version read. */
+  eraseProfile(customerId: string, erasedAt: string, expectedVersion: number): Promise<WriteOutcome>;
+  /**
+   * Deletes or strips the personal data of every other item of the customer (waits' trigger
+   * context, dates, send reasons): counts by kind of what it changed; a second call changes nothing.
+   */
+  erasePersonalItems(customerId: string): Promise<Record<string, number>>;
+  getErasureReceipt(customerId: string): Promise<ErasureReceipt | undefined>;
+  /** Writes the receipt of an erasure that starts (none must exist): it collects the counts. */
+  startErasure(receipt: ErasureReceipt): Promise<void>;
+  /** Adds what a step changed to the receipt's counts. */
+  countErased(customerId: string, counts: Record<string, number>): Promise<void>;
+  completeErasure(customerId: string, completedAt: string, deadLetters: DeadLetterErasure): Promise<void>;
+}
+
+/** Where dead letters are kept: copies of the events that carried the customer's data. */
+export interface DeadLetterStore {
+  erase(customerId: string, now: string): Promise<DeadLetterErasure>;
+}
+
+/**
+ * Where an export is put for the customer to fetch: a file locally, an S3 object in AWS. Ids are
+ * the shop's text: the sink makes them safe as a path.
+ */
+export interface ExportSink {
+  /** Stores the document; `link` is what the customer is sent (presigned in AWS), `expiresAt` when it stops working. */
+  put(
+    request: { customerId: string; requestId: string },
+    json: string,
+  ): Promise<{ location: string; link: string; expiresAt?: string | undefined }>;
+}

@@ -47,6 +47,8 @@ export const keys = {
   pointsDue: 'POINTS_DUE',
   /** The customer's last order on the activity index, apart from the profile (no index write per profile write). */
   activity: 'ACTIVITY',
+  /** What an erasure did (kinds and counts, no personal data): written last, so it means done. */
+  erasureReceipt: 'ERASURE',
   /** A sending identity's hourly SES counters and the bounces and complaints counted (reputation.ts). */
   reputation: (identity: string) => `REPUTATION#${identity}`,
   reputationHour: (hour: string) => `HOUR#${hour}`,

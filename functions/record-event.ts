@@ -29,7 +29,10 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     .handler(async ({ event, program }) => {
       const deps = runtime();
       const parsed = parseCommerceEvent(event, { now: deps.clock.now(), limits: program.limits });
-      const result = await recordEvent(parsed, { ...deps, program });
+      const result = await recordEvent(parsed, { ...deps, program, privacy: { ...deps, program } });
+      // Privacy requests are done once recorded: no flow hears of them.
+      if (result.type === 'customer.erasure-requested' || result.type === 'customer.export-requested')
+        return { ok: true, outcome: result.outcome, publish: false };
       const fact = factKey(parsed);
       // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.
       if (result.outbox) await flushOutbox(parsed.detail.customerId, { ...deps, program });

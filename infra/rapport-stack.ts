@@ -13,6 +13,7 @@ import { LambdaFunction, SfnStateMachine } from 'aws-cdk-lib/aws-events-targets'
 import { ManagedPolicy, PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import { FilterPattern, LogGroup, MetricFilter, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { BlockPublicAccess, Bucket, BucketEncryption } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import {
   ConfigurationSet,
@@ -132,6 +133,7 @@ export class RapportStack extends Stack {
     const fn = (id: string, entry: string, timeout?: Duration) =>
       new RapportFunction(this, id, { entry, environment, ...(timeout ? { timeout } : {}) });
     const recordEvent = fn('RecordEvent', 'functions/record-event.ts');
+    addPrivacyExports(this, recordEvent);
     const awardPoints = fn('AwardPoints', 'functions/award-points.ts');
     const sendEmail = fn('SendEmail', 'functions/send-email.ts');
     const journey = fn('Journey', 'functions/journey.ts');
@@ -473,3 +475,34 @@ const pascal = (id: string): string =>
     .split(/[-_]/)
     .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
     .join('');
+
+/**
+ * Where privacy exports go (issue 10): private, encrypted, TLS only, and gone after the week the
+ * presigned link mailed to the customer works. The ingest function writes them and signs the link
+ * (a presigned GET is made with its own credentials, hence the read).
+ */
+const addPrivacyExports = (stack: Stack, recordEvent: RapportFunction): Bucket => {
+  const bucket = new Bucket(stack, 'PrivacyExports', {
+    encryption: BucketEncryption.S3_MANAGED,
+    blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
+    enforceSSL: true,
+    lifecycleRules: [{ prefix: 'exports/', expiration: Duration.days(8) }],
+  });
+  Validations.of(bucket).acknowledge({
+    id: 'AwsSolutions-S1',
+    reason:
+      'Exports are fetched once by presigned link and expire in days; access logs would keep each customer download beyond the export itself.',
+  });
+  recordEvent.addEnvironment('EXPORT_BUCKET_NAME', bucket.bucketName);
+  recordEvent.addToRolePolicy(
+    new PolicyStatement({
+      actions: ['s3:PutObject', 's3:GetObject'],
+      resources: [bucket.arnForObjects('exports/*')],
+    }),
+  );
+  Validations.of(recordEvent).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as never)}.Arn>/exports/*]`,
+    reason: 'Exports are one object per request under exports/: the function writes and signs only those.',
+  });
+  return bucket;
+};

@@ -29,6 +29,7 @@ import {
 import { VirtualClock } from './runtime/clock.ts';
 import { bindHandlers } from './runtime/handlers.ts';
 import { serviceIntegrations } from './runtime/integrations.ts';
+import { LocalDeadLetters, LocalExportSink } from './runtime/privacy.ts';
 import { ExecutionQueue } from './runtime/queue.ts';
 import { LocalSesEvents, type SesFeedback } from './runtime/ses-events.ts';
 import {
@@ -102,6 +103,8 @@ export class LocalRapport {
   usesTimers = false;
   private readonly queue: ExecutionQueue;
   private readonly rejectedFile: string;
+  /** Where privacy exports are written, one directory per customer. */
+  readonly exportsDir: string;
   private readonly log: WriteStream;
   private lambdas = new Map<string, Invoke>();
   private integrations: Record<string, Invoke> = {};
@@ -125,6 +128,7 @@ export class LocalRapport {
     mkdirSync(outputDir, { recursive: true });
     this.rejectedFile = `${outputDir}/rejected.ndjson`;
     writeFileSync(this.rejectedFile, '');
+    this.exportsDir = `${outputDir}/exports`;
     this.log = createWriteStream(`${outputDir}/lambda.log.ndjson`);
     this.queue = new ExecutionQueue(options.concurrency ?? 16);
     this.machines = new StateMachines(
@@ -215,6 +219,8 @@ export class LocalRapport {
           if (failed.length > 0) throw new Error(`local PutEvents refused: ${JSON.stringify(failed)}`);
         },
       }),
+      deadLetters: new LocalDeadLetters(this.rejectedFile, this.deadLetters),
+      exports: new LocalExportSink(this.exportsDir),
       // Faults injected into the mailer come first: SES reports only what it took.
       decorate: (deps, id) => {
         const decorated = decorate ? decorate(deps, id) : deps;

@@ -30,7 +30,9 @@ export const changeConsent = async (
     const current = await store.getProfile(input.customerId);
     found = current !== undefined;
     const consent = mergeConsent(current?.consent, input.topics, input.at, input.source);
-    if (!current || sameConsent(consent, current.consent)) return { outcome: 'duplicate' as const };
+    // An erased customer's consent went with the rest of their data; nothing records it again.
+    if (!current || current.erasedAt !== undefined || sameConsent(consent, current.consent))
+      return { outcome: 'duplicate' as const };
     const saved = await store.saveProfile(
       input.customerId,
       { consent },

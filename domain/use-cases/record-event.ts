@@ -23,18 +23,22 @@ import type { Clock, CustomerStore } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { changeConsent, checkTopics } from './consent.ts';
 import { fixedAward, openAccount, pointsWrite } from './points.ts';
+import { eraseCustomer, exportCustomer, type PrivacyDeps, withoutPersonalData } from './privacy.ts';
 import { withOptimisticRetry } from './retry.ts';
 
 export interface RecordDeps {
   store: CustomerStore;
   clock: Clock;
   program: Program;
+  /** The ports privacy requests need (the ingest function has them). */
+  privacy?: PrivacyDeps | undefined;
 }
 
 export type RecordResult = (
   | { outcome: 'applied' | 'duplicate'; type: 'customer.registered' }
   | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number; points: number }
   | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number }
+  | { outcome: 'applied' | 'duplicate'; type: 'customer.erasure-requested' | 'customer.export-requested' }
   | { outcome: 'applied' | 'duplicate'; type: 'customer.consent-changed' }
 ) & {
   /** The account has events to publish (a tier change, an expiry warning). */
@@ -50,27 +54,41 @@ export type RecordResult = (
 /** Keeps the customer record true to every event, once per event however often it is delivered. */
 export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promise<RecordResult> => {
   switch (event.type) {
-    case 'customer.registered':
-      return {
-        type: event.type,
-        publish: true,
-        ...(await recordRegistration(event.eventId, event.detail, deps)),
-      };
+    case 'customer.registered': {
+      const { erased, ...result } = await recordRegistration(event.eventId, event.detail, deps);
+      return { type: event.type, publish: !erased, ...result };
+    }
     case 'order.placed': {
-      const result = await recordOrder(event.eventId, event.detail, deps);
+      const { erased, ...result } = await recordOrder(event.eventId, event.detail, deps);
       const recordedBy =
         result.outcome === 'duplicate'
           ? (await deps.store.getOrder(event.detail.customerId, event.detail.orderId))?.eventId
           : event.eventId;
-      return { type: event.type, ...result, publish: recordedBy === event.eventId };
+      // An erased customer's events count for the books but reach no flow: they carry the address.
+      return { type: event.type, ...result, publish: recordedBy === event.eventId && !erased };
     }
     case 'order.refunded': {
       const result = await recordRefund(event.eventId, event.detail, deps);
-      return { type: event.type, ...result, publish: result.recordedBy === event.eventId };
+      const erased = (await deps.store.getProfile(event.detail.customerId))?.erasedAt !== undefined;
+      return { type: event.type, ...result, publish: result.recordedBy === event.eventId && !erased };
     }
+    case 'customer.erasure-requested':
+      return { type: event.type, publish: false, ...(await eraseCustomer(event.detail, privacyDeps(deps))) };
+    case 'customer.export-requested':
+      return {
+        type: event.type,
+        publish: false,
+        ...(await exportCustomer(event.eventId, event.detail, privacyDeps(deps))),
+      };
     case 'customer.consent-changed':
       return { type: event.type, publish: true, outcome: await recordConsentChange(event.detail, deps) };
   }
+};
+
+const privacyDeps = (deps: RecordDeps): PrivacyDeps => {
+  if (!deps.privacy)
+    throw new TypeError('privacy requests need the privacy ports (store, dead letters, exports)');
+  return deps.privacy;
 };
 
 /** The shop's word on consent, by the same rule as every other source; the customer must exist. */
@@ -108,9 +126,11 @@ const recordRegistration = async (
   checkTopics(event.consent ?? {}, program, 'detail.consent');
   const entryId = `award:signup:${event.customerId}`;
   let outbox = false;
+  let erased = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     const current = await store.getProfile(event.customerId);
-    const changes = changesForRegistration(current, event);
+    erased = current?.erasedAt !== undefined;
+    const changes = withoutPersonalData(current, changesForRegistration(current, event));
     const now = clock.now().toISOString();
     const saved = await store.saveProfile(event.customerId, changes, current?.version, now);
     if (saved !== 'applied' || !signup) return { outcome: saved };
@@ -136,7 +156,7 @@ const recordRegistration = async (
     // Another change landed in between: do it all again rather than lose the award.
     return { outcome: awarded === 'conflict' ? awarded : saved };
   });
-  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, outbox };
+  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, outbox, erased };
 };
 
 const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, program }: RecordDeps) => {
@@ -144,9 +164,11 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
   const totalMinor = toMinorUnits(order.total, order.currency, 'detail.total');
   let points = 0;
   let outbox = false;
+  let erased = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
     const current = await store.getProfile(order.customerId);
-    const changes = changesForOrder(current, order, totalMinor);
+    erased = current?.erasedAt !== undefined;
+    const changes = withoutPersonalData(current, changesForOrder(current, order, totalMinor));
     const now = clock.now().toISOString();
     const before = current?.points;
     const posting = openAccount(order.customerId, before, program, now);
@@ -198,7 +220,13 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
       ),
     };
   });
-  return { outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome, totalMinor, points, outbox };
+  return {
+    outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome,
+    totalMinor,
+    points,
+    outbox,
+    erased,
+  };
 };
 
 const recordRefund = async (

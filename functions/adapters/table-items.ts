@@ -399,6 +399,19 @@ export const dueItem = z.object({ customerId: z.string(), dueAt: z.string() });
 const pointsDueItem = dueItem.extend({ version: z.number() });
 const activityItem = z.object({ customerId: z.string(), lastOrderAt: z.string() });
 
+export const erasureReceiptItem = z.object({
+  customerId: z.string(),
+  requestId: z.string(),
+  requestedAt: z.string(),
+  startedAt: z.string(),
+  completedAt: optionalString,
+  erased: z.record(z.string(), z.number()),
+  kept: z.array(z.string()),
+  deadLetters: z
+    .union([z.object({ removed: z.number() }), z.object({ retainedUntil: z.string(), where: z.string() })])
+    .optional(),
+});
+
 // ---- journeys, flows and the sweeper ------------------------------------------------------------
 
 const listen = z.object({ event: z.string(), where: z.record(z.string(), z.unknown()).optional() });
@@ -499,6 +512,7 @@ export const ITEM_KINDS = {
   date: { pk: customerPk, sk: keys.date(part('field')), schema: dateItem },
   'points-due': { pk: customerPk, sk: keys.pointsDue, schema: pointsDueItem },
   activity: { pk: customerPk, sk: keys.activity, schema: activityItem },
+  'erasure-receipt': { pk: customerPk, sk: keys.erasureReceipt, schema: erasureReceiptItem },
   journey: { pk: customerPk, sk: keys.journey(part('flowId'), part('journeyId')), schema: journeyItem },
   wait: { pk: customerPk, sk: keys.wait(part('flowId'), part('journeyId')), schema: waitItem },
   'flow-memory': { pk: customerPk, sk: keys.flowMemory(part('flowId')), schema: memoryItem },

@@ -2,7 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type middy from '@middy/core';
 import type { z } from 'zod';
 import { InvalidEventError } from '#domain/errors.ts';
-import { countMetric, type Observability } from './observability.ts';
+import { countMetric, type Observability, redactAddresses } from './observability.ts';
 
 // biome-ignore lint/suspicious/noExplicitAny: middleware is shared by handlers of any input type
 type Middleware = middy.MiddlewareObj<any, unknown, Error>;
@@ -44,9 +44,7 @@ export const rejectInvalidEvents = (observability: () => Observability): Middlew
   };
 };
 
-/** An error message with anything shaped like an email address taken out (provider errors quote them). */
-export const redactAddresses = (message: string): string =>
-  message.replace(/[^\s@<>()[\]"',;:]+@[\w-]+(?:\.[\w-]+)+/g, '[address]');
+export { redactAddresses };
 
 /**
  * Powertools' Logger context (request id, cold start) on every line of the invocation, one line per

@@ -59,10 +59,26 @@ class LineMetrics extends Metrics {
 /** Powertools' `service` dimension on every metric: the stack's alarms name it. */
 export const SERVICE = 'rapport';
 
+/** Anything shaped like an email address taken out of a text (provider errors and some shops' ids quote them). */
+export const redactAddresses = (message: string): string =>
+  message.replace(/[^\s@<>()[\]"',;:]+@[\w-]+(?:\.[\w-]+)+/g, '[address]');
+
+/**
+ * The last word on every line, whoever logs it: no address in any value (a shop may use addresses
+ * as customer ids, so ids and fact keys carry them too), no event or detail object.
+ */
+const privateValues = (key: string, value: unknown): unknown => {
+  if (typeof value === 'string') return redactAddresses(value);
+  if ((key === 'event' || key === 'detail') && typeof value === 'object' && value !== null)
+    return '[omitted]';
+  return value;
+};
+
 export const createObservability = (options: ObservabilityOptions = {}): Observability => {
   const loggerOptions = {
     serviceName: SERVICE,
     logLevel: options.logLevel ?? 'info',
+    jsonReplacerFn: privateValues,
     ...(options.persistentKeys ? { persistentKeys: options.persistentKeys } : {}),
   };
   // In AWS the namespace comes from POWERTOOLS_METRICS_NAMESPACE (the stack sets it per stack).

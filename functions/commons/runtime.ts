@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
@@ -8,25 +9,30 @@ import type { BroadcastStarter, ProfileScanner } from '#domain/broadcast.ts';
 import type {
   Clock,
   CustomerStore,
+  DeadLetterStore,
   EventPublisher,
+  ExportSink,
   JourneyStarter,
   JourneyStore,
   Mailer,
+  PrivacyStore,
   ReputationStore,
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
 import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
-import { DynamoDbStore } from '../adapters/dynamodb-journey-store.ts';
+import { DynamoDbPrivacyStore } from '../adapters/dynamodb-privacy-store.ts';
 import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
 import { DynamoDbReputationStore } from '../adapters/dynamodb-reputation-store.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
+import { S3ExportSink } from '../adapters/s3-export-sink.ts';
 import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsBroadcastStarter } from '../adapters/sfn-broadcast-starter.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
 import { StepFunctionsSweepFanOut } from '../adapters/sfn-sweep-fan-out.ts';
+import { SqsDeadLetters } from '../adapters/sqs-dead-letters.ts';
 import { createObservability, type Logger, type Metrics } from './observability.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
@@ -81,10 +87,18 @@ export const environmentSchema = z.object({
   BROADCAST_MACHINE_ARN: z.string().min(1).optional(),
   /** The SweepShards state machine the sweeper hands backlogged timer shards to. */
   SWEEP_SHARDS_MACHINE_ARN: z.string().min(1).optional(),
+  /** The bucket privacy exports go to (the ingest function). */
+  EXPORT_BUCKET_NAME: z.string().min(1).optional(),
+  /** How long the dead-letter queue keeps a message: when an erased customer's copies are gone. */
+  DEAD_LETTER_RETENTION_DAYS: z.coerce.number().int().positive().default(14),
 });
 
 export interface RuntimeDeps {
-  store: CustomerStore & JourneyStore;
+  store: CustomerStore & JourneyStore & PrivacyStore;
+  /** Copies of rejected events: erasure removes the customer's where the store can. */
+  deadLetters: DeadLetterStore;
+  /** Where privacy exports go. */
+  exports: ExportSink;
   /** Per sending identity: SES's counters and the pause of marketing mail. */
   reputation: ReputationStore;
   mailer: Mailer;
@@ -123,6 +137,8 @@ export interface RuntimeOverrides {
   publisher?: EventPublisher;
   broadcaster?: BroadcastStarter;
   fanOut?: SweepFanOut;
+  deadLetters?: DeadLetterStore;
+  exports?: ExportSink;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -163,8 +179,16 @@ export const createRuntime = (
     'UNSUBSCRIBE_KEY_SECRET_ARN',
   );
   const { logger, metrics } = overrides.observability ?? createObservability({ logLevel: config.LOG_LEVEL });
+  const clock = overrides.clock ?? systemClock;
+  const bucket = config.EXPORT_BUCKET_NAME;
   return {
-    store: new DynamoDbStore(dynamo, config.TABLE_NAME, overrides.meter),
+    store: new DynamoDbPrivacyStore(dynamo, config.TABLE_NAME, overrides.meter),
+    deadLetters: overrides.deadLetters ?? new SqsDeadLetters(config.DEAD_LETTER_RETENTION_DAYS),
+    exports:
+      overrides.exports ??
+      (bucket
+        ? new S3ExportSink(new S3Client({}), bucket, () => clock.now())
+        : { put: () => Promise.reject(new Error('EXPORT_BUCKET_NAME is not set for this function')) }),
     reputation: new DynamoDbReputationStore(dynamo, config.TABLE_NAME, overrides.meter),
     // A client of its own: a document client shares its base client's config, so a second one on
     // `dynamo` would replace the store's marshalling options (removeUndefinedValues) with its own.
@@ -186,7 +210,7 @@ export const createRuntime = (
     signer: new HmacSigner(key),
     unsubscribe: { signer: new HmacSigner(unsubscribeKey), baseUrl: config.UNSUBSCRIBE_URL },
     mailer: new SesMailer(ses, config.SES_CONFIGURATION_SET),
-    clock: overrides.clock ?? systemClock,
+    clock,
     logger,
     metrics,
     starter: overrides.starter ?? new StepFunctionsJourneyStarter(new SFNClient({}), config.FLOW_MACHINES),

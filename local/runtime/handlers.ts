@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { BroadcastStarter } from '#domain/broadcast.ts';
-import type { EventPublisher, JourneyStarter } from '#domain/ports.ts';
+import type { DeadLetterStore, EventPublisher, ExportSink, JourneyStarter } from '#domain/ports.ts';
 import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
 import { createObservability } from '#functions/commons/observability.ts';
@@ -34,6 +34,9 @@ export interface HandlerBindings {
   fanOut: SweepFanOut;
   /** PutEvents on the function's own bus (EVENT_BUS_NAME). */
   publisher: (eventBusName: string | undefined) => EventPublisher;
+  /** The local dead letters and exports (files under the output directory). */
+  deadLetters: DeadLetterStore;
+  exports: ExportSink;
   decorate?: ((deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps) | undefined;
   /** Counts each invocation by the function's logical id. */
   invoked: (functionLogicalId: string) => void;
@@ -71,6 +74,8 @@ export const bindHandlers = async (
       broadcaster: bindings.broadcaster,
       fanOut: bindings.fanOut,
       publisher: bindings.publisher(fn.environment.EVENT_BUS_NAME),
+      deadLetters: bindings.deadLetters,
+      exports: bindings.exports,
     });
     if (bindings.decorate) deps = bindings.decorate(deps, fn.logicalId);
     const handler = module.createHandler(() => deps);

@@ -247,6 +247,31 @@ describe('the CDK stack', () => {
     });
   });
 
+  it('keeps privacy exports in a private, encrypted bucket that expires them, written only by the ingest function', () => {
+    const [bucketId, ...others] = Object.keys(template.findResources('AWS::S3::Bucket'));
+    expect(others).toEqual([]);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      LifecycleConfiguration: { Rules: [{ ExpirationInDays: 8, Prefix: 'exports/', Status: 'Enabled' }] },
+    });
+    const withBucket = Object.values(template.findResources('AWS::Lambda::Function'))
+      .filter((fn) => fn.Properties.Environment.Variables.EXPORT_BUCKET_NAME)
+      .map((fn) => [fn.Metadata['rapport:entry'], fn.Properties.Environment.Variables.EXPORT_BUCKET_NAME]);
+    expect(withBucket).toEqual([['functions/record-event.ts', { Ref: bucketId }]]);
+    const writers = Object.values(template.findResources('AWS::IAM::Policy')).filter((policy) =>
+      JSON.stringify(policy.Properties.PolicyDocument).includes('s3:PutObject'),
+    );
+    expect(writers).toHaveLength(1);
+  });
+
   it('lets the mailer send only as the program sender, never from any identity', () => {
     const policies = JSON.stringify(template.findResources('AWS::IAM::Policy'));
     expect(policies).toContain('identity/example.com');

@@ -66,4 +66,18 @@ describe('the invocation logs', () => {
     expect(secondEmf).toMatchObject({ EmailsSent: 1 });
     expect(lines.join('\n')).not.toContain('@example.com');
   });
+
+  it('takes addresses out of every value and leaves out event objects, whoever logs them', () => {
+    // Prepare: a shop whose customer ids are addresses, and a careless line with an event on it.
+    const lines: string[] = [];
+    const { logger } = createObservability({ write: (line) => lines.push(line) });
+    // Act
+    logger.info('done', { customerId: 'ada@example.com', eventId: 'customer.registered:ada@example.com' });
+    logger.warn('odd', { event: { detail: { email: 'ada@example.com', name: 'Ada Lovelace' } } });
+    // Assess
+    const [done, odd] = lines.map(json);
+    expect(done).toMatchObject({ customerId: '[address]', eventId: 'customer.registered:[address]' });
+    expect(odd).toMatchObject({ event: '[omitted]' });
+    expect(lines.join('\n')).not.toMatch(/@example\.com|Lovelace/);
+  });
 });

@@ -160,6 +160,24 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
     field: 'lastOrderAt',
     broken: 12,
   },
+  'erasure-receipt': {
+    raw: {
+      pk: customer,
+      sk: keys.erasureReceipt,
+      type: 'erasure-receipt',
+      customerId: 'c-1',
+      requestId: 'r-1',
+      requestedAt: at,
+      startedAt: at,
+      completedAt: at,
+      erased: { profile: 1, wait: 1 },
+      kept: ['order', 'ledger'],
+      deadLetters: { removed: 2 },
+    },
+    field: 'erased',
+    broken: 'everything',
+  },
+
   journey: {
     raw: {
       pk: customer,
