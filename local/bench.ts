@@ -57,7 +57,8 @@ const phaseOf = (fn: string, method: string): Phase =>
       ? SETTLEMENT_CALLS.has(method)
         ? 'settlement'
         : 'sweep'
-      : fn.startsWith('Journey') || fn.startsWith('SendEmail')
+      : // SES's feedback on each email (sends, bounces, complaints counted per identity) is an email's cost.
+        fn.startsWith('Journey') || fn.startsWith('SendEmail') || fn.startsWith('SesEvents')
         ? 'flows'
         : 'other';
 const PHASES = ['order', 'settlement', 'sweep', 'flows', 'other'] as const;
@@ -120,16 +121,19 @@ export const runBench = async (): Promise<number> => {
     if (operation === 'TransactWriteItems') u.transactItems += items;
     else if (!read) u.plainWrites += items;
   };
-  const decorate = (deps: RuntimeDeps, fn: string): RuntimeDeps => ({
-    ...deps,
-    store: new Proxy(deps.store, {
+  const metered = <T extends object>(port: T, fn: string): T =>
+    new Proxy(port, {
       get(target, property, receiver) {
         const value: unknown = Reflect.get(target, property, receiver);
         if (typeof value !== 'function' || typeof property !== 'string') return value;
         return (...args: unknown[]) =>
           phase.run({ phase: phaseOf(fn, property), method: property }, () => value.apply(target, args));
       },
-    }),
+    });
+  const decorate = (deps: RuntimeDeps, fn: string): RuntimeDeps => ({
+    ...deps,
+    store: metered(deps.store, fn),
+    reputation: metered(deps.reputation, fn),
   });
   const dataset = fromRoot('data/cdnow_sample.txt');
   // RAPPORT_BENCH_CUSTOMERS=N replays every purchase of one customer in N, for a quick look while
