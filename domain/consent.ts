@@ -31,19 +31,13 @@ export interface MailTopic {
   transactional: boolean;
 }
 
-export type PermissionCode =
-  | 'transactional'
-  | 'consented'
-  | 'no-consent'
-  | 'opted-out'
-  | 'suppressed'
-  | 'erased';
+/** Why an email may not go: each is also the send record's reason code for the skip. */
+export type RefusalCode = 'no-consent' | 'opted-out' | 'suppressed' | 'erased';
+export type PermissionCode = 'transactional' | 'consented' | RefusalCode;
 
-export interface Permission {
-  receives: boolean;
-  code: PermissionCode;
-  reason: string;
-}
+export type Permission =
+  | { receives: true; code: 'transactional' | 'consented'; reason: string }
+  | { receives: false; code: RefusalCode; reason: string };
 
 export interface MailState {
   consent?: ConsentMap | undefined;

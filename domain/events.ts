@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { ALL_MARKETING } from './consent.ts';
 import { InvalidEventError } from './errors.ts';
 import { decimalPlaces, fractionDigits } from './money.ts';
 
@@ -424,7 +425,7 @@ export const factKey = (event: CommerceEvent): string => {
       const { customerId, changedAt, marketingConsent, consent } = event.detail;
       const said = Object.entries({
         ...consent,
-        ...(marketingConsent === undefined ? {} : { '*': marketingConsent }),
+        ...(marketingConsent === undefined ? {} : { [ALL_MARKETING]: marketingConsent }),
       })
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([topic, granted]) => `${topic}=${granted ? 1 : 0}`)

@@ -1,4 +1,4 @@
-import { ALL_TOPICS } from './unsubscribe.ts';
+import { ALL_MARKETING } from './consent.ts';
 import type { Preferences } from './use-cases/unsubscribe.ts';
 
 // The small pages the unsubscribe endpoint answers with: plain HTML forms that work without
@@ -51,8 +51,8 @@ export const renderPreferencePage = (preferences: Preferences, action: string, n
   });
   const anyReceived = marketing.some((t) => t.receives);
   const all = anyReceived
-    ? button(action, ALL_TOPICS, false, 'Unsubscribe from all marketing email')
-    : button(action, ALL_TOPICS, true, 'Subscribe to all marketing email');
+    ? button(action, ALL_MARKETING, false, 'Unsubscribe from all marketing email')
+    : button(action, ALL_MARKETING, true, 'Subscribe to all marketing email');
   return page(
     `${preferences.programName}: email preferences`,
     `<h1>Email preferences</h1>

@@ -7,9 +7,6 @@ import { senderDomain } from './program.ts';
 // issued, signed with a key only Rapport holds. It never expires: a link in a year-old email must
 // still unsubscribe. It is a bearer credential for one customer's consent and nothing else.
 
-/** The topic key meaning "every marketing topic": the profile's consent key, one constant. */
-export const ALL_TOPICS = ALL_MARKETING;
-
 /** Longer than any token we issue (a 128-character id of 4-byte characters) and short enough to refuse early. */
 export const MAX_TOKEN_LENGTH = 1024;
 
@@ -21,13 +18,13 @@ const PURPOSE = 'rapport-unsubscribe';
 const payloadSchema = z.tuple([
   z.literal(VERSION),
   z.string().min(1).max(128),
-  z.union([z.literal(ALL_TOPICS), z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)]),
+  z.union([z.literal(ALL_MARKETING), z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/)]),
   z.number().int().nonnegative(),
 ]);
 
 export interface UnsubscribeClaim {
   customerId: string;
-  /** A topic id, or ALL_TOPICS. */
+  /** A topic id, or ALL_MARKETING. */
   topic: string;
   issuedAt: string;
 }
@@ -133,7 +130,7 @@ export const unsubscribeLinkFor = async (
   if (email.topic?.transactional || !links) return undefined;
   const token = await issueUnsubscribeToken(links.signer, {
     customerId: email.customerId,
-    topic: email.topic?.id ?? ALL_TOPICS,
+    topic: email.topic?.id ?? ALL_MARKETING,
     issuedAt: now.toISOString(),
   });
   const url = unsubscribeUrl(links.baseUrl, token);

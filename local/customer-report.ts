@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import * as z from 'zod';
 import {
@@ -17,8 +16,7 @@ import type { CompiledProject } from '#domain/workflow/compile.ts';
 import { allSteps } from '#domain/workflow/flow-schema.ts';
 import { customerItems, type ItemOf, type ParsedItem } from '#functions/adapters/table-items.ts';
 import type { CommandResult } from './commands.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
-import { readStackFile } from './stack-file.ts';
+import { resolveTableTarget, type TableTarget, tableClient } from './table-target.ts';
 
 // rapport customer ID: everything the table holds about one customer, read from the customer's one
 // partition (a Query, paged), every item read through the table's item kinds (table-items.ts), the
@@ -144,12 +142,7 @@ export interface CustomerReport {
   unreadable: { key: string; problem: string }[];
 }
 
-export interface TableTarget {
-  tableName: string;
-  /** DynamoDB Local or another endpoint; absent: AWS with the default credentials. */
-  endpoint?: string | undefined;
-  region?: string | undefined;
-}
+export type { TableTarget } from './table-target.ts';
 
 /** A read that failed for a reason the user can fix: an unknown table, an endpoint that is down. */
 export class TableReadError extends Error {
@@ -170,7 +163,7 @@ const consentOf = (profile: CustomerProfile, project: CompiledProject): Consent 
   const flowsByTopic = new Map<string, string[]>();
   for (const { id, flow } of project.flows) {
     for (const step of allSteps(flow.steps)) {
-      if (step.type !== 'send_email' || step.topic === undefined) continue;
+      if (step.type !== 'send_email') continue;
       const flows = flowsByTopic.get(step.topic) ?? [];
       if (!flows.includes(id)) flows.push(id);
       flowsByTopic.set(step.topic, flows);
@@ -234,16 +227,7 @@ async function* partition(
   pageSize: number | undefined,
 ): AsyncGenerator<ParsedItem> {
   const local = target.endpoint !== undefined;
-  const client = DynamoDBDocumentClient.from(
-    new DynamoDBClient({
-      ...(local ? { endpoint: target.endpoint } : {}),
-      ...(target.region ? { region: target.region } : local ? { region: LOCAL_REGION } : {}),
-      // DynamoDB Local keeps data per access key: the local stack writes as local/local.
-      ...(local ? { credentials: LOCAL_CREDENTIALS } : {}),
-      // A local endpoint that refuses is down, not busy: say so at once.
-      ...(local ? { maxAttempts: 1 } : {}),
-    }),
-  );
+  const client = DynamoDBDocumentClient.from(tableClient(target));
   const where = local ? ` at ${target.endpoint}` : '';
   try {
     for await (const page of customerItems(client, target.tableName, customerId, { pageSize })) yield* page;
@@ -715,26 +699,8 @@ export const customerCommand = async (
   project: CompiledProject,
   deps: { stackFile?: string; pageSize?: number } = {},
 ): Promise<CommandResult> => {
-  let target: TableTarget;
-  if (options.table !== undefined) {
-    target = { tableName: options.table, endpoint: options.endpoint, region: options.region };
-  } else {
-    const stack = readStackFile(deps.stackFile);
-    if (stack === undefined) {
-      return {
-        code: 1,
-        stdout: [],
-        stderr: [
-          'rapport customer: no local stack is running; start `rapport serve` in another terminal, or pass --table NAME (and --endpoint URL for DynamoDB Local)',
-        ],
-      };
-    }
-    target = {
-      tableName: stack.tableName,
-      endpoint: stack.dynamoDbEndpoint,
-      region: options.region ?? stack.region,
-    };
-  }
+  const target = resolveTableTarget('customer', options, deps.stackFile);
+  if ('error' in target) return { code: 1, stdout: [], stderr: [target.error] };
   const report = await readCustomer(target, customerId, project, {
     pageSize: deps.pageSize,
     asOf: options.asOf,

@@ -1,12 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Program } from '#domain/program.ts';
 import { sendingIdentity } from '#domain/reputation.ts';
 import { sendingStatus } from '#domain/use-cases/reputation.ts';
 import { DynamoDbReputationStore } from '#functions/adapters/dynamodb-reputation-store.ts';
 import type { CommandResult } from './commands.ts';
-import type { TableTarget } from './customer-report.ts';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from './emulators.ts';
-import { readStackFile } from './stack-file.ts';
+import { resolveTableTarget, tableClient } from './table-target.ts';
 
 // `rapport sending status [IDENTITY]`: each sending identity's rolling rates and its pause;
 // `rapport sending resume [IDENTITY]`: lifts a pause after review. IDENTITY defaults to the
@@ -29,31 +26,9 @@ export const sendingCommand = async (
   program: Program,
   deps: { stackFile?: string } = {},
 ): Promise<CommandResult> => {
-  let target: TableTarget;
-  if (options.table !== undefined) {
-    target = { tableName: options.table, endpoint: options.endpoint, region: options.region };
-  } else {
-    const stack = readStackFile(deps.stackFile);
-    if (stack === undefined) {
-      return {
-        code: 1,
-        stdout: [],
-        stderr: [
-          `rapport sending: no local stack is running; start \`rapport serve\` in another terminal, or pass --table NAME (and --endpoint URL for DynamoDB Local)`,
-        ],
-      };
-    }
-    target = {
-      tableName: stack.tableName,
-      endpoint: stack.dynamoDbEndpoint,
-      region: options.region ?? stack.region,
-    };
-  }
-  const local = target.endpoint !== undefined;
-  const client = new DynamoDBClient({
-    ...(local ? { endpoint: target.endpoint, credentials: LOCAL_CREDENTIALS, maxAttempts: 1 } : {}),
-    ...(target.region ? { region: target.region } : local ? { region: LOCAL_REGION } : {}),
-  });
+  const target = resolveTableTarget('sending', options, deps.stackFile);
+  if ('error' in target) return { code: 1, stdout: [], stderr: [target.error] };
+  const client = tableClient(target);
   const reputation = new DynamoDbReputationStore(client, target.tableName);
   const at = options.asOf ?? new Date().toISOString();
   const clock = { now: () => new Date(at), sleep: () => Promise.resolve() };

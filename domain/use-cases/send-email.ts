@@ -1,4 +1,4 @@
-import { mailPermission, type PermissionCode } from '../consent.ts';
+import { mailPermission } from '../consent.ts';
 import type { SendEmailInput } from '../contracts/tasks.ts';
 import { type CustomerProfile, firstName, profileAsOf } from '../customer.ts';
 import { MailNotSentError, MailRejectedError, NotFoundError } from '../errors.ts';
@@ -61,14 +61,6 @@ export const templateData = (
   steps: input.context.steps,
 });
 
-/** The send record's reason code for a permission that refuses (consent.ts decides). */
-const REFUSAL_CODES: Partial<Record<PermissionCode, SendReasonCode>> = {
-  'no-consent': 'no-consent',
-  'opted-out': 'opted-out',
-  suppressed: 'suppressed',
-  erased: 'erased',
-};
-
 /**
  * Sends at most one email per (customer, flow, trigger event, step), and records what became of
  * it on the send record, in this order:
@@ -116,8 +108,7 @@ export const sendEmail = async (input: SendEmailInput, deps: Deps): Promise<Send
   const topic = input.topic ?? { id: 'marketing', transactional: false };
   const permission = mailPermission(profile, topic);
   if (!permission.receives) {
-    const code = REFUSAL_CODES[permission.code] ?? 'no-consent';
-    const { reason } = permission;
+    const { code, reason } = permission;
     return record({ ...base, status: 'skipped', code, reason }, { status: 'skipped', code, reason });
   }
 

@@ -1,7 +1,7 @@
 import { ALL_MARKETING, consentFor, mailPermission, type PermissionCode } from '../consent.ts';
 import type { Clock, CustomerStore, Signer } from '../ports.ts';
 import type { Program } from '../program.ts';
-import { ALL_TOPICS, type UnsubscribeClaim, verifyUnsubscribeToken } from '../unsubscribe.ts';
+import { type UnsubscribeClaim, verifyUnsubscribeToken } from '../unsubscribe.ts';
 import { changeConsent } from './consent.ts';
 
 // What the unsubscribe endpoint does with a token: one-click opt-out (RFC 8058), the preference
@@ -27,7 +27,7 @@ export interface Preferences {
   programName: string;
   /** The address with most of it hidden: whoever holds the link sees whose page it is, not the address. */
   maskedEmail: string;
-  /** The topic the link was for (ALL_TOPICS for all marketing). */
+  /** The topic the link was for (ALL_MARKETING for all marketing). */
   linkTopic: string;
   /** Whether the customer has opted out of every marketing topic by the all-topics fact. */
   allOptedOut: boolean;
@@ -51,7 +51,7 @@ const claimOf = async (token: string, signer: Signer): Promise<UnsubscribeClaim 
 
 /** The marketing topic ids of the program, and the all-topics key. */
 const settableTopics = (program: UnsubscribeDeps['program']): Set<string> =>
-  new Set([ALL_TOPICS, ...program.topics.filter((t) => !t.transactional).map((t) => t.id)]);
+  new Set([ALL_MARKETING, ...program.topics.filter((t) => !t.transactional).map((t) => t.id)]);
 
 export const preferencesFor = async (
   token: string,
@@ -93,7 +93,7 @@ export const unsubscribeOneClick = async (
 ): Promise<TokenRefusal | { status: 'ok'; topic: string; outcome: 'applied' | 'unchanged' }> => {
   const claim = await claimOf(token, deps.signer);
   if (!claim) return { status: 'invalid-token' };
-  const topic = settableTopics(deps.program).has(claim.topic) ? claim.topic : ALL_TOPICS;
+  const topic = settableTopics(deps.program).has(claim.topic) ? claim.topic : ALL_MARKETING;
   const { outcome } = await changeConsent(
     {
       customerId: claim.customerId,

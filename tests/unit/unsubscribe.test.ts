@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
+import { ALL_MARKETING } from '../../domain/consent.ts';
 import { newProfile } from '../../domain/customer.ts';
 import { renderPreferencePage } from '../../domain/preference-page.ts';
 import { type Program, programSchema } from '../../domain/program.ts';
-import { ALL_TOPICS, issueUnsubscribeToken } from '../../domain/unsubscribe.ts';
+import { issueUnsubscribeToken } from '../../domain/unsubscribe.ts';
 import {
   maskEmail,
   preferencesFor,
@@ -50,10 +51,10 @@ describe('the unsubscribe use cases', () => {
   it('opts out of every marketing topic when the link is for a topic the program no longer has', async () => {
     expect(await unsubscribeOneClick(await tokenFor('c-1', 'retired-topic'), deps)).toEqual({
       status: 'ok',
-      topic: ALL_TOPICS,
+      topic: ALL_MARKETING,
       outcome: 'applied',
     });
-    expect(store.profiles.get('c-1')?.consent?.[ALL_TOPICS]).toEqual({
+    expect(store.profiles.get('c-1')?.consent?.[ALL_MARKETING]).toEqual({
       granted: false,
       at: AT,
       source: 'unsubscribe',
