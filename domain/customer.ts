@@ -183,7 +183,8 @@ export const changesForRegistration = (
   event: CustomerRegistered,
 ): ProfileChanges => {
   const base = current ?? newProfile(event.customerId, event.email, event.name, event.registeredAt);
-  const contact = contactChanges(base, event.registeredAt, {
+  const statedAt = event.updatedAt ?? event.registeredAt;
+  const contact = contactChanges(base, statedAt, {
     email: event.email,
     name: event.name,
     timeZone: event.timeZone,
@@ -198,7 +199,7 @@ export const changesForRegistration = (
         ...(event.marketingConsent === undefined ? {} : { [ALL_MARKETING]: event.marketingConsent }),
         ...event.consent,
       },
-      event.registeredAt,
+      event.consentAt ?? statedAt,
       'registration',
     ),
     // Date items carry the zone their time of day is read in, whichever fact set it.

@@ -148,8 +148,15 @@ export const customerRegisteredV1 = z.object({
    * consent (and takes none back).
    */
   marketingConsent: z.boolean().optional(),
-  /** Opt-in or out of single topics, as of registeredAt; a topic named here outranks marketingConsent. */
+  /** Opt-in or out of single topics, as of consentAt; a topic named here outranks marketingConsent. */
   consent: topicConsents.optional(),
+  /**
+   * When the contact details stated here were true (a shop's customer update); default registeredAt.
+   * A newer fact about each field wins, so an update older than what is known changes nothing.
+   */
+  updatedAt: timestamp.optional(),
+  /** When the consent stated here was given; default updatedAt, then registeredAt. */
+  consentAt: timestamp.optional(),
 });
 
 /** The customer changed their consent in the shop (its preference centre, a checkout box, support). */
@@ -206,13 +213,26 @@ export const orderRefundedV1 = z
     version: z.literal(1),
     refundId: id,
     orderId: id,
-    customerId: id,
+    /** Optional: a platform's refund may not name its customer (Shopify's); the order's record does. */
+    customerId: id.optional(),
     currency,
     amount: money.positive('must be more than zero'),
     refundedAt: timestamp,
     reason: safeText(500, UNSAFE_IN_TEXT).optional(),
   })
   .superRefine((refund, ctx) => checkDecimals(ctx, refund.amount, refund.currency, ['amount']));
+
+/**
+ * The order was cancelled: what is left of it (after any refunds) no longer counts, and refunds
+ * after it take back nothing more. An order not recorded yet is waited for.
+ */
+export const orderCancelledV1 = z.object({
+  version: z.literal(1),
+  orderId: id,
+  customerId: id.optional(),
+  cancelledAt: timestamp,
+  reason: safeText(500, UNSAFE_IN_TEXT).optional(),
+});
 
 /** A privacy request the shop forwards: the customer asked to be forgotten, or for their data. */
 const privacyRequestV1 = z.object({
@@ -228,6 +248,7 @@ export const EVENT_SCHEMAS = {
   'customer.registered': customerRegisteredV1,
   'order.placed': orderPlacedV1,
   'order.refunded': orderRefundedV1,
+  'order.cancelled': orderCancelledV1,
   'customer.erasure-requested': erasureRequestedV1,
   'customer.export-requested': exportRequestedV1,
   'customer.consent-changed': consentChangedV1,
@@ -244,6 +265,7 @@ export const EVENT_TYPES = (Object.keys(EVENT_SCHEMAS) as EventType[]).filter(
 export type CustomerRegistered = z.infer<typeof customerRegisteredV1>;
 export type OrderPlaced = z.infer<typeof orderPlacedV1>;
 export type OrderRefunded = z.infer<typeof orderRefundedV1>;
+export type OrderCancelled = z.infer<typeof orderCancelledV1>;
 export type PrivacyRequest = z.infer<typeof privacyRequestV1>;
 export type ConsentChanged = z.infer<typeof consentChangedV1>;
 
@@ -263,6 +285,7 @@ export type CommerceEvent =
   | { type: 'customer.registered'; eventId: string; source: string; detail: CustomerRegistered }
   | { type: 'order.placed'; eventId: string; source: string; detail: OrderPlaced }
   | { type: 'order.refunded'; eventId: string; source: string; detail: OrderRefunded }
+  | { type: 'order.cancelled'; eventId: string; source: string; detail: OrderCancelled }
   | {
       type: 'customer.erasure-requested' | 'customer.export-requested';
       eventId: string;
@@ -314,6 +337,8 @@ const contextIssues = (event: CommerceEvent, { now, limits }: EventContext): Iss
   switch (event.type) {
     case 'customer.registered':
       notAfter('registeredAt', event.detail.registeredAt);
+      if (event.detail.updatedAt) notAfter('updatedAt', event.detail.updatedAt);
+      if (event.detail.consentAt) notAfter('consentAt', event.detail.consentAt);
       break;
     case 'order.placed':
       atMost(['total'], event.detail.total);
@@ -325,6 +350,9 @@ const contextIssues = (event: CommerceEvent, { now, limits }: EventContext): Iss
     case 'order.refunded':
       atMost(['amount'], event.detail.amount);
       notAfter('refundedAt', event.detail.refundedAt);
+      break;
+    case 'order.cancelled':
+      notAfter('cancelledAt', event.detail.cancelledAt);
       break;
     case 'customer.erasure-requested':
     case 'customer.export-requested':
@@ -349,6 +377,10 @@ const parseDetail = (type: EventType, detail: unknown, base: { eventId: string; 
     }
     case 'order.refunded': {
       const parsed = orderRefundedV1.safeParse(detail);
+      return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
+    }
+    case 'order.cancelled': {
+      const parsed = orderCancelledV1.safeParse(detail);
       return parsed.success ? { ...base, type, detail: parsed.data } : reject(parsed.error.issues, 'detail');
     }
     case 'customer.erasure-requested':
@@ -417,6 +449,8 @@ export const factKey = (event: CommerceEvent): string => {
       return `order.placed:${event.detail.orderId}`;
     case 'order.refunded':
       return `order.refunded:${event.detail.refundId}`;
+    case 'order.cancelled':
+      return `order.cancelled:${event.detail.orderId}`;
     case 'customer.erasure-requested':
     case 'customer.export-requested':
       return `${event.type}:${event.detail.requestId}`;

@@ -27,6 +27,18 @@ export interface OrderRecord {
   placedAt: string;
   pointsAwarded: number;
   pointsReversed: number;
+  /** When the order was cancelled: what was left of it no longer counts, and refunds take back nothing more. */
+  cancelledAt?: string | undefined;
+}
+
+/** A refund or cancellation that arrived before its order, kept until the order is recorded. */
+export interface PendingEvent {
+  orderId: string;
+  /** The fact it states (`order.refunded:<refundId>`): one pending item per fact. */
+  factKey: string;
+  /** The canonical envelope as it was parsed, to ingest again once the order is there. */
+  envelope: { id: string; 'detail-type': string; source: string; detail: unknown };
+  receivedAt: string;
 }
 
 export type { LedgerEntry } from './loyalty/account.ts';
@@ -45,7 +57,14 @@ export interface PointsWriteOptions {
   /** The entry whose existence means "done before". */
   primary?: string | undefined;
   changes?: ProfileChanges | undefined;
-  refund?: { orderId: string; refundMinor: number; pointsReversed: number; expectedRefundedMinor: number };
+  refund?: {
+    orderId: string;
+    refundMinor: number;
+    pointsReversed: number;
+    expectedRefundedMinor: number;
+    /** A cancellation: the order is marked cancelled at this time. */
+    cancelledAt?: string | undefined;
+  };
   coupon?: RewardCoupon | undefined;
 }
 
@@ -163,6 +182,22 @@ export interface CustomerStore {
   getTimerIndexState(): Promise<TimerIndexState | undefined>;
   setTimerIndexState(state: TimerIndexState): Promise<void>;
   getCoupon(customerId: string, code: string): Promise<RewardCoupon | undefined>;
+  /**
+   * The customer whose order this is, for events that do not say (a Shopify refund). Written by
+   * `noteOrderOwner` after the order's own write, which also tells whether events wait for it.
+   */
+  findOrderOwner(orderId: string): Promise<string | undefined>;
+  /** Records who owns the order; `waiting` is true if an event waits for it (see waitForOrder). */
+  noteOrderOwner(orderId: string, customerId: string): Promise<{ waiting: boolean }>;
+  /**
+   * Keeps an event until its order is recorded: unless the order's owner is known by now (owner
+   * unknown) or the order is recorded under `customerId` by now: then `order-recorded`, read again.
+   */
+  waitForOrder(pending: PendingEvent, customerId?: string): Promise<'waiting' | 'order-recorded'>;
+  /** The events that wait for this order. */
+  pendingForOrder(orderId: string): Promise<PendingEvent[]>;
+  /** Forgets a waiting event once it is recorded. */
+  releasePending(orderId: string, factKey: string): Promise<void>;
   /** Every ledger entry of one customer, oldest first. */
   ledger(customerId: string): Promise<LedgerEntry[]>;
   getLedgerEntry(customerId: string, entryId: string): Promise<LedgerEntry | undefined>;

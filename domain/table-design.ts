@@ -16,7 +16,13 @@ export const TABLE_DESIGN = {
  * A wait claimed and never resumed (its continuation kept failing) is given up after the
  * dead-letter queue's 14 days. Orders, ledger entries, profiles and flow memory never expire.
  */
-export const RETENTION_DAYS = { finished: 400, couponAfterExpiry: 90, claimedWait: 14 } as const;
+export const RETENTION_DAYS = {
+  finished: 400,
+  couponAfterExpiry: 90,
+  claimedWait: 14,
+  /** A refund or cancellation whose order never comes is kept this long (then it is gone). */
+  pendingEvent: 90,
+} as const;
 
 /** The `ttl` attribute: `days` after an ISO time, in epoch seconds. */
 export const expiresAfter = (iso: string, days: number): number =>
@@ -38,6 +44,10 @@ export const keys = {
   couponCode: (code: string) => `COUPON#${code}`,
   couponCodeItem: 'CODE',
   date: (field: string) => `DATE#${field}`,
+  /** An order's own partition, by order id alone: who owns it, and the events that wait for it. */
+  orderRef: (orderId: string) => `ORDERREF#${orderId}`,
+  orderOwner: 'OWNER',
+  pendingEvent: (factKey: string) => `PENDING#${factKey}`,
   flowCounter: (flowId: string) => `FLOWCOUNT#${flowId}`,
   flowCounterItem: 'COUNT',
   cursor: 'SWEEP',

@@ -3,6 +3,7 @@ import * as z from 'zod';
 import { checkPublished } from '#domain/contracts/published-events.ts';
 import { recordEventInputSchema } from '#domain/contracts/tasks.ts';
 import { ACCEPTED_SOURCE, factKey, parseCommerceEvent } from '#domain/events.ts';
+import type { PendingEvent } from '#domain/ports.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
@@ -33,15 +34,21 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       // Privacy requests are done once recorded: no flow hears of them.
       if (result.type === 'customer.erasure-requested' || result.type === 'customer.export-requested')
         return { ok: true, outcome: result.outcome, publish: false };
+      // A refund or cancellation whose order is not recorded yet is kept; its order releases it.
+      if (result.outcome === 'waiting')
+        return { ok: true, outcome: result.outcome, publish: false, released: [] };
+      const customerId =
+        'customerId' in result && result.customerId ? result.customerId : parsed.detail.customerId;
+      if (!customerId) throw new TypeError(`${parsed.type} recorded without a customer`);
       const fact = factKey(parsed);
       // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.
-      if (result.outbox) await flushOutbox(parsed.detail.customerId, { ...deps, program });
+      if (result.outbox) await flushOutbox(customerId, { ...deps, program });
       // Exits, goals and waits for this event, before any flow sees it.
       const journeys = await resolveJourneys(
         {
           eventId: fact,
           type: parsed.type,
-          customerId: parsed.detail.customerId,
+          customerId,
           detail: parsed.detail,
         },
         deps,
@@ -52,6 +59,7 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
         detailType: parsed.type,
         detail: {
           ...parsed.detail,
+          customerId,
           meta: {
             eventId: fact,
             envelopeId: parsed.eventId,
@@ -60,7 +68,27 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
           },
         },
       });
-      return { ok: true, outcome: result.outcome, publish: result.publish, journeys, detailType, detail };
+      // Events that waited for this order go through ingest again once the order is published.
+      const released = result.type === 'order.placed' ? result.released.map(releasedEntry) : [];
+      return {
+        ok: true,
+        outcome: result.outcome,
+        publish: result.publish,
+        journeys,
+        detailType,
+        detail,
+        released,
+      };
     });
+
+/**
+ * A waiting event as the ingest machine puts it on the shop bus again. `aws.*` sources are AWS's
+ * own (a partner's events): the copy keeps the rest of the name, since PutEvents refuses them.
+ */
+const releasedEntry = (envelope: PendingEvent['envelope']) => ({
+  source: envelope.source.startsWith('aws.') ? envelope.source.slice('aws.'.length) : envelope.source,
+  detailType: envelope['detail-type'],
+  detail: envelope.detail,
+});
 
 export const handler = createHandler(lazy(() => createRuntime(process.env)));

@@ -247,6 +247,7 @@ export class RapportStack extends Stack {
       [PLACEHOLDERS.sendEmail]: sendEmail.functionArn,
       [PLACEHOLDERS.journey]: journey.functionArn,
       [PLACEHOLDERS.eventBus]: systemBus.eventBusName,
+      [PLACEHOLDERS.shopBus]: shopBus.eventBusName,
       [PLACEHOLDERS.deadLetterQueue]: deadLetters.queueUrl,
     };
 
@@ -312,7 +313,15 @@ export class RapportStack extends Stack {
       return stateMachine;
     };
 
-    machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent], shopBus);
+    const ingest = machine(
+      'Ingest',
+      project.ingest.definition,
+      project.ingest.pattern,
+      [recordEvent],
+      shopBus,
+    );
+    // Refunds and cancellations that waited for their order are ingested again from the shop's bus.
+    shopBus.grantPutEventsTo(ingest);
     const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
       const name = `Flow${pascal(flow.id)}`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -437,9 +438,19 @@ export class LocalRapport {
     return this.deliver(entries);
   }
 
-  /** PutEvents by Rapport's own functions and state machines, which may publish to the system bus. */
+  /**
+   * PutEvents by Rapport's own functions and state machines, which may publish to the system bus.
+   * What they put on the shop's bus (events that waited for their order, after a minute's wait in
+   * AWS) is delivered once nothing else runs, so the order's flows have entered first.
+   */
   private publishAsSystem(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
-    return this.deliver(entries);
+    const toShop = entries.filter((e) => busNameOf(e.EventBusName) === this.names.eventBusName);
+    if (toShop.length === 0) return this.deliver(entries);
+    const results = entries.map(() => ({ EventId: randomUUID() }) as PutEventsResultEntry);
+    this.queue.whenIdle(() => {
+      this.deliver(toShop);
+    });
+    return [...this.deliver(entries.filter((e) => !toShop.includes(e))), ...results.slice(0, toShop.length)];
   }
 
   /** What an AWS service (SES) publishes to the account's default bus: `aws.*` sources are its own. */

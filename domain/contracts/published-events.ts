@@ -4,6 +4,7 @@ import {
   consentChangedV1,
   customerRegisteredV1,
   LOYALTY_SOURCE,
+  orderCancelledV1,
   orderPlacedV1,
   orderRefundedV1,
   SWEEPER_SOURCE,
@@ -37,7 +38,12 @@ export const PUBLISHED_EVENTS = {
   },
   'order.refunded': {
     source: ACCEPTED_SOURCE,
-    detail: orderRefundedV1.safeExtend({ meta: ingestMeta }),
+    // Published with its customer, whether the refund named one or its order's record did.
+    detail: orderRefundedV1.safeExtend({ customerId: text, meta: ingestMeta }),
+  },
+  'order.cancelled': {
+    source: ACCEPTED_SOURCE,
+    detail: orderCancelledV1.extend({ customerId: text, meta: ingestMeta }),
   },
   'customer.consent-changed': {
     source: ACCEPTED_SOURCE,

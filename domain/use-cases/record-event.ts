@@ -1,12 +1,14 @@
 import { ALL_MARKETING } from '../consent.ts';
 import { changesForOrder, changesForRegistration } from '../customer.ts';
 import { InvalidEventError, NotFoundError } from '../errors.ts';
-import type {
-  CommerceEvent,
-  ConsentChanged,
-  CustomerRegistered,
-  OrderPlaced,
-  OrderRefunded,
+import {
+  type CommerceEvent,
+  type ConsentChanged,
+  type CustomerRegistered,
+  factKey,
+  type OrderCancelled,
+  type OrderPlaced,
+  type OrderRefunded,
 } from '../events.ts';
 import { earn, reverse } from '../loyalty/account.ts';
 import {
@@ -19,7 +21,7 @@ import {
   upgradeTier,
 } from '../loyalty/engine.ts';
 import { formatMoney, toMinorUnits } from '../money.ts';
-import type { Clock, CustomerStore } from '../ports.ts';
+import type { Clock, CustomerStore, OrderRecord, PendingEvent } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { changeConsent, checkTopics } from './consent.ts';
 import { fixedAward, openAccount, pointsWrite } from './points.ts';
@@ -36,8 +38,22 @@ export interface RecordDeps {
 
 export type RecordResult = (
   | { outcome: 'applied' | 'duplicate'; type: 'customer.registered' }
-  | { outcome: 'applied' | 'duplicate'; type: 'order.placed'; totalMinor: number; points: number }
-  | { outcome: 'applied' | 'duplicate'; type: 'order.refunded'; pointsReversed: number }
+  | {
+      outcome: 'applied' | 'duplicate';
+      type: 'order.placed';
+      totalMinor: number;
+      points: number;
+      /** Refunds and cancellations that waited for this order: to be ingested again, after it. */
+      released: PendingEvent['envelope'][];
+    }
+  | {
+      /** `waiting`: the order is not recorded yet; the event is kept and released when it is. */
+      outcome: 'applied' | 'duplicate' | 'waiting';
+      type: 'order.refunded' | 'order.cancelled';
+      pointsReversed: number;
+      /** Whose order it is (the event may not have said). */
+      customerId?: string | undefined;
+    }
   | { outcome: 'applied' | 'duplicate'; type: 'customer.erasure-requested' | 'customer.export-requested' }
   | { outcome: 'applied' | 'duplicate'; type: 'customer.consent-changed' }
 ) & {
@@ -67,10 +83,17 @@ export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promi
       // An erased customer's events count for the books but reach no flow: they carry the address.
       return { type: event.type, ...result, publish: recordedBy === event.eventId && !erased };
     }
-    case 'order.refunded': {
-      const result = await recordRefund(event.eventId, event.detail, deps);
-      const erased = (await deps.store.getProfile(event.detail.customerId))?.erasedAt !== undefined;
-      return { type: event.type, ...result, publish: result.recordedBy === event.eventId && !erased };
+    case 'order.refunded':
+    case 'order.cancelled': {
+      const { recordedBy, ...result } = await recordTakeBack(event, deps);
+      const erased =
+        result.customerId !== undefined &&
+        (await deps.store.getProfile(result.customerId))?.erasedAt !== undefined;
+      return {
+        type: event.type,
+        ...result,
+        publish: result.outcome !== 'waiting' && recordedBy === event.eventId && !erased,
+      };
     }
     case 'customer.erasure-requested':
       return { type: event.type, publish: false, ...(await eraseCustomer(event.detail, privacyDeps(deps))) };
@@ -220,40 +243,137 @@ const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, 
       ),
     };
   });
+  // After the order's own write, so an event that finds the owner finds the order too.
+  const { waiting } = await store.noteOrderOwner(order.orderId, order.customerId);
+  const released = waiting ? (await store.pendingForOrder(order.orderId)).map((p) => p.envelope) : [];
   return {
     outcome: outcome === 'conflict' ? ('duplicate' as const) : outcome,
     totalMinor,
     points,
     outbox,
     erased,
+    released,
   };
 };
 
-const recordRefund = async (
+type TakeBack =
+  | { type: 'order.refunded'; eventId: string; source: string; detail: OrderRefunded }
+  | { type: 'order.cancelled'; eventId: string; source: string; detail: OrderCancelled };
+
+/**
+ * A refund or a cancellation: finds whose order it is, waits for an order not recorded yet (kept
+ * with its envelope, released when the order lands, so late and early deliveries end alike), and
+ * takes back what it says. Once recorded, its waiting copy is forgotten.
+ */
+const recordTakeBack = async (event: TakeBack, deps: RecordDeps) => {
+  const { store } = deps;
+  const { orderId } = event.detail;
+  const fact = factKey(event);
+  // A few rounds at most: each lost race means the order landed meanwhile.
+  for (let round = 0; round < 5; round++) {
+    const customerId = event.detail.customerId ?? (await store.findOrderOwner(orderId));
+    const order = customerId ? await store.getOrder(customerId, orderId) : undefined;
+    if (!customerId || !order) {
+      const kept = await store.waitForOrder(
+        {
+          orderId,
+          factKey: fact,
+          envelope: {
+            id: event.eventId,
+            'detail-type': event.type,
+            source: event.source,
+            detail: event.detail,
+          },
+          receivedAt: deps.clock.now().toISOString(),
+        },
+        customerId,
+      );
+      if (kept === 'waiting')
+        return { outcome: 'waiting' as const, pointsReversed: 0, customerId, recordedBy: undefined };
+      continue;
+    }
+    const result =
+      event.type === 'order.refunded'
+        ? await recordRefund(event.eventId, event.detail, customerId, deps)
+        : await recordCancellation(event.eventId, event.detail, customerId, order, deps);
+    await store.releasePending(orderId, fact);
+    return { ...result, customerId };
+  }
+  throw new NotFoundError(`order ${orderId} is being recorded; try again`);
+};
+
+/** Takes back what was left of a cancelled order, once; refunds after it take back nothing more. */
+const recordCancellation = (
   eventId: string,
-  refund: OrderRefunded,
-  { store, clock, program }: RecordDeps,
-) => {
-  requireProgramCurrency(refund.currency, program);
+  cancel: OrderCancelled,
+  customerId: string,
+  order: OrderRecord,
+  deps: RecordDeps,
+) =>
+  takeBack(
+    {
+      eventId,
+      customerId,
+      orderId: cancel.orderId,
+      entryId: `reverse:cancel:${cancel.orderId}`,
+      at: cancel.cancelledAt,
+      amountMinor: (current) => current.totalMinor - current.refundedMinor,
+      cancelledAt: cancel.cancelledAt,
+    },
+    order.currency,
+    deps,
+  );
+
+const recordRefund = (eventId: string, refund: OrderRefunded, customerId: string, deps: RecordDeps) => {
+  requireProgramCurrency(refund.currency, deps.program);
   const refundMinor = toMinorUnits(refund.amount, refund.currency, 'detail.amount');
-  const entryId = `reverse:refund:${refund.refundId}`;
+  return takeBack(
+    {
+      eventId,
+      customerId,
+      orderId: refund.orderId,
+      refundId: refund.refundId,
+      entryId: `reverse:refund:${refund.refundId}`,
+      at: refund.refundedAt,
+      amountMinor: () => refundMinor,
+    },
+    refund.currency,
+    deps,
+  );
+};
+
+interface TakeBackInput {
+  eventId: string;
+  customerId: string;
+  orderId: string;
+  refundId?: string;
+  entryId: string;
+  at: string;
+  /** How much of the order it takes back, given the order as it is now. */
+  amountMinor: (order: OrderRecord) => number;
+  cancelledAt?: string;
+}
+
+const takeBack = async (input: TakeBackInput, currency: string, { store, clock, program }: RecordDeps) => {
+  const { customerId, entryId, eventId } = input;
   let reversed = 0;
   let outbox = false;
   const { outcome } = await withOptimisticRetry(clock, async () => {
-    if (await store.getLedgerEntry(refund.customerId, entryId)) return { outcome: 'duplicate' as const };
-    const order = await store.getOrder(refund.customerId, refund.orderId);
-    const profile = await store.getProfile(refund.customerId);
+    if (await store.getLedgerEntry(customerId, entryId)) return { outcome: 'duplicate' as const };
+    const order = await store.getOrder(customerId, input.orderId);
+    const profile = await store.getProfile(customerId);
     if (!order || !profile) {
-      throw new NotFoundError(
-        `order ${refund.orderId} of customer ${refund.customerId} has not been recorded`,
-      );
+      throw new NotFoundError(`order ${input.orderId} of customer ${customerId} has not been recorded`);
     }
+    // A cancelled order counts for nothing more: a refund after it (or a second cancel) takes back none.
+    if (order.cancelledAt) return { outcome: 'after-cancel' as const };
+    const refundMinor = input.amountMinor(order);
     const left = order.totalMinor - order.refundedMinor;
     if (refundMinor > left) {
       // A copy of this refund that landed since the check above took what was left: a duplicate.
-      if (await store.getLedgerEntry(refund.customerId, entryId)) return { outcome: 'duplicate' as const };
+      if (await store.getLedgerEntry(customerId, entryId)) return { outcome: 'duplicate' as const };
       throw new InvalidEventError(
-        `detail.amount: ${formatMoney(refundMinor, order.currency)} is more than the ${formatMoney(left, order.currency)} left to refund on order ${order.orderId}`,
+        `detail.amount: ${formatMoney(refundMinor, currency)} is more than the ${formatMoney(left, order.currency)} left to refund on order ${order.orderId}`,
         'detail.amount',
       );
     }
@@ -274,10 +394,10 @@ const recordRefund = async (
         lotId,
         ruleId: program.earn.id,
         ruleVersion: program.earn.version,
-        orderId: refund.orderId,
-        refundId: refund.refundId,
+        orderId: input.orderId,
+        ...(input.refundId ? { refundId: input.refundId } : {}),
         eventId,
-        at: refund.refundedAt,
+        at: input.at,
       },
       program.points.negativeBalance,
     );
@@ -289,7 +409,7 @@ const recordRefund = async (
     outbox = posting.account.outbox.length > 0;
     return {
       outcome: await store.writePoints(
-        refund.customerId,
+        customerId,
         profile.version,
         pointsWrite(profile.points, posting, program),
         {
@@ -300,13 +420,16 @@ const recordRefund = async (
             refundMinor,
             pointsReversed: reversed,
             expectedRefundedMinor: order.refundedMinor,
+            cancelledAt: input.cancelledAt,
           },
         },
       ),
     };
   });
+  if (outcome === 'after-cancel')
+    return { outcome: 'applied' as const, pointsReversed: 0, recordedBy: eventId };
   if (outcome === 'duplicate') {
-    const entry = await store.getLedgerEntry(refund.customerId, entryId);
+    const entry = await store.getLedgerEntry(customerId, entryId);
     return { outcome, pointsReversed: entry ? -entry.points : 0, recordedBy: entry?.eventId };
   }
   return {

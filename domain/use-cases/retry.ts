@@ -5,7 +5,7 @@ import type { Clock, WriteOutcome } from '../ports.ts';
  * Optimistic concurrency: read, decide, write guarded by what was read; on conflict read again.
  * Full-jitter backoff keeps fifty writers to one customer from retrying in lock step.
  */
-export const withOptimisticRetry = async <T extends { outcome: WriteOutcome }>(
+export const withOptimisticRetry = async <T extends { outcome: WriteOutcome | (string & {}) }>(
   clock: Clock,
   attempt: () => Promise<T>,
   maxAttempts = 60,

@@ -12,6 +12,8 @@ export const PLACEHOLDERS = {
   sendEmail: 'SendEmailFunctionArn',
   journey: 'JourneyFunctionArn',
   eventBus: 'EventBusName',
+  /** The shop's bus: where events that waited for their order are put again. */
+  shopBus: 'ShopBusName',
   deadLetterQueue: 'DeadLetterQueueUrl',
 } as const;
 export const ref = (name: (typeof PLACEHOLDERS)[keyof typeof PLACEHOLDERS]): string => `\${${name}}`;

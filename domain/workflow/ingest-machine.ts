@@ -4,6 +4,10 @@ import type { Program } from '../program.ts';
 import { deadLetter, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
 import { constant, fromPath, parametersFor } from './task-parameters.ts';
 
+/** The wait before a released event is ingested again: its order's flows enter in well under this. */
+export const RELEASE_WAIT = 'LetItsFlowsStart';
+const RELEASE_AFTER_SECONDS = 60;
+
 export const ingestDefinition = (program: Program): JsonObject => ({
   Comment:
     'Rapport ingest: validate and record a commerce event, resolve journeys, then publish it to the flows',
@@ -33,8 +37,10 @@ export const ingestDefinition = (program: Program): JsonObject => ({
       Default: 'AlreadyPublished',
     },
     AlreadyPublished: {
-      Type: 'Succeed',
-      Comment: 'A fact re-sent under another envelope: recorded and published the first time',
+      Type: 'Pass',
+      Comment:
+        'A fact re-sent under another envelope (recorded and published the first time), or one that waits for its order',
+      Next: 'Release?',
     },
     Publish: {
       Type: 'Task',
@@ -62,7 +68,63 @@ export const ingestDefinition = (program: Program): JsonObject => ({
       // Recorded but not published: the dead letter is the event, and a redrive records nothing
       // twice (a duplicate of the same envelope is published again).
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterUnpublished' }],
-      End: true,
+      Next: 'Release?',
+    },
+    'Release?': {
+      Type: 'Choice',
+      Comment: 'Refunds and cancellations that arrived before this order, kept until it was recorded',
+      Choices: [{ Variable: '$.released[0]', IsPresent: true, Next: 'Release' }],
+      Default: 'Done',
+    },
+    // After the order is published and its flows have started (a refund must end the review
+    // request the order began), as if delivered in order. Each is ingested again from the shop's
+    // bus; it stays kept until it is recorded, so a failed put loses nothing (the order's next
+    // delivery releases it again).
+    Release: {
+      Type: 'Map',
+      ItemsPath: '$.released',
+      MaxConcurrency: 1,
+      Iterator: {
+        StartAt: RELEASE_WAIT,
+        States: {
+          [RELEASE_WAIT]: { Type: 'Wait', Seconds: RELEASE_AFTER_SECONDS, Next: 'IngestAgain' },
+          IngestAgain: {
+            Type: 'Task',
+            Resource: 'arn:aws:states:::events:putEvents',
+            Parameters: {
+              Entries: [
+                {
+                  EventBusName: ref(PLACEHOLDERS.shopBus),
+                  'Source.$': '$.source',
+                  'DetailType.$': '$.detailType',
+                  'Detail.$': '$.detail',
+                },
+              ],
+            },
+            Retry: [
+              {
+                ErrorEquals: ['States.ALL'],
+                IntervalSeconds: 1,
+                BackoffRate: 2,
+                MaxAttempts: 4,
+                JitterStrategy: 'FULL',
+              },
+            ],
+            End: true,
+          },
+        },
+      },
+      ResultPath: null,
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterUnreleased' }],
+      Next: 'Done',
+    },
+    Done: { Type: 'Succeed' },
+    DeadLetterUnreleased: { ...deadLetter('release', '$.error.Cause'), Next: 'Unreleased' },
+    Unreleased: {
+      Type: 'Fail',
+      Error: 'ReleaseFailed',
+      Cause:
+        'Recorded and published, but the events that waited for this order could not be put again; they stay kept for its next delivery',
     },
     DeadLetterInvalid: { ...deadLetter('ingest', '$.reason'), Next: 'Rejected' },
     Rejected: {

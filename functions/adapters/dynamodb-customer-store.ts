@@ -24,6 +24,7 @@ import type {
   LedgerEntry,
   OrderRecord,
   PacingWrite,
+  PendingEvent,
   PointsWrite,
   PointsWriteOptions,
   RewardCoupon,
@@ -37,7 +38,9 @@ import {
   dueItem,
   ledgerItem,
   orderItem,
+  orderOwnerItem,
   pacingItem,
+  pendingEventItem,
   profileItem,
   rewardCouponItem,
   sendItem,
@@ -144,6 +147,121 @@ export class DynamoDbCustomerStore implements CustomerStore {
   async getOrder(customerId: string, orderId: string): Promise<OrderRecord | undefined> {
     const item = await this.getItem(customerId, keys.order(orderId));
     return item ? orderItem.parse(item) : undefined;
+  }
+
+  private orderRefKey(orderId: string, sk: string = keys.orderOwner) {
+    return { [TABLE_DESIGN.partitionKey]: keys.orderRef(orderId), [TABLE_DESIGN.sortKey]: sk };
+  }
+
+  async findOrderOwner(orderId: string): Promise<string | undefined> {
+    const { Item } = await this.send('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: this.orderRefKey(orderId),
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return Item ? orderOwnerItem.parse(Item).customerId : undefined;
+  }
+
+  async noteOrderOwner(orderId: string, customerId: string): Promise<{ waiting: boolean }> {
+    // One write per order, outside its transaction (no transaction's double cost); after it, so a
+    // waiting event that finds the owner also finds the order. The old image says if one waits.
+    const { Attributes } = await this.send('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: this.orderRefKey(orderId),
+          UpdateExpression: 'SET #type = :type, orderId = :orderId, customerId = :customerId',
+          ExpressionAttributeNames: { '#type': 'type' },
+          ExpressionAttributeValues: {
+            ':type': 'order-owner',
+            ':orderId': orderId,
+            ':customerId': customerId,
+          },
+          ReturnValues: 'ALL_OLD',
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    return { waiting: Attributes?.waiting === true };
+  }
+
+  async waitForOrder(pending: PendingEvent, customerId?: string): Promise<'waiting' | 'order-recorded'> {
+    const flag = {
+      TableName: this.tableName,
+      Key: this.orderRefKey(pending.orderId),
+      UpdateExpression: 'SET #type = :type, orderId = :orderId, waiting = :true',
+      ExpressionAttributeNames: { '#type': 'type' } as Record<string, string>,
+      ExpressionAttributeValues: {
+        ':type': 'order-owner',
+        ':orderId': pending.orderId,
+        ':true': true,
+      } as Record<string, unknown>,
+    };
+    // The guard is the fact the event waits for: its owner unknown, or its order not in its partition.
+    const items: TransactItems = customerId
+      ? [
+          {
+            ConditionCheck: {
+              TableName: this.tableName,
+              Key: this.key(customerId, keys.order(pending.orderId)),
+              ConditionExpression: 'attribute_not_exists(#pk)',
+              ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey },
+            },
+          },
+          { Update: flag },
+        ]
+      : [
+          {
+            Update: {
+              ...flag,
+              ConditionExpression: 'attribute_not_exists(customerId)',
+            },
+          },
+        ];
+    items.push({
+      Put: {
+        TableName: this.tableName,
+        Item: {
+          ...this.orderRefKey(pending.orderId, keys.pendingEvent(pending.factKey)),
+          type: 'pending-event',
+          ...pending,
+          [TABLE_DESIGN.timeToLive]: expiresAfter(pending.receivedAt, RETENTION_DAYS.pendingEvent),
+        },
+      },
+    });
+    const outcome = await this.transact(items);
+    if (outcome === 'applied') return 'waiting';
+    return 'order-recorded';
+  }
+
+  async pendingForOrder(orderId: string): Promise<PendingEvent[]> {
+    const items = await this.queryAll({
+      KeyConditionExpression: '#pk = :pk AND begins_with(#sk, :prefix)',
+      ExpressionAttributeNames: { '#pk': TABLE_DESIGN.partitionKey, '#sk': TABLE_DESIGN.sortKey },
+      ExpressionAttributeValues: { ':pk': keys.orderRef(orderId), ':prefix': keys.pendingEvent('') },
+      ConsistentRead: true,
+    });
+    return items.map((item) => {
+      const { orderId: id, factKey, envelope, receivedAt } = pendingEventItem.parse(item);
+      return { orderId: id, factKey, envelope, receivedAt };
+    });
+  }
+
+  async releasePending(orderId: string, factKey: string): Promise<void> {
+    await this.send('DeleteItem', () =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: this.orderRefKey(orderId, keys.pendingEvent(factKey)),
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
   }
 
   async getLedgerEntry(customerId: string, entryId: string): Promise<LedgerEntry | undefined> {
@@ -467,17 +585,18 @@ export class DynamoDbCustomerStore implements CustomerStore {
       ...this.entryPuts(customerId, points, primary?.entryId),
     ];
     if (options.refund) {
-      const { orderId, refundMinor, pointsReversed, expectedRefundedMinor } = options.refund;
+      const { orderId, refundMinor, pointsReversed, expectedRefundedMinor, cancelledAt } = options.refund;
       items.push({
         Update: {
           TableName: this.tableName,
           Key: this.key(customerId, keys.order(orderId)),
-          UpdateExpression: 'SET refundedMinor = :next ADD pointsReversed :reversed',
+          UpdateExpression: `SET refundedMinor = :next${cancelledAt ? ', cancelledAt = :cancelledAt' : ''} ADD pointsReversed :reversed`,
           ConditionExpression: 'refundedMinor = :expected',
           ExpressionAttributeValues: {
             ':next': expectedRefundedMinor + refundMinor,
             ':expected': expectedRefundedMinor,
             ':reversed': pointsReversed,
+            ...(cancelledAt ? { ':cancelledAt': cancelledAt } : {}),
           },
         },
       });

@@ -317,6 +317,25 @@ export const orderItem = z.object({
   placedAt: z.string(),
   pointsAwarded: z.number(),
   pointsReversed: z.number(),
+  cancelledAt: z.string().optional(),
+});
+/** Who owns an order (by order id alone), and whether an event waits for it. */
+export const orderOwnerItem = z.object({
+  orderId: z.string(),
+  customerId: z.string().optional(),
+  waiting: z.boolean().optional(),
+});
+/** A refund or cancellation that outran its order: the envelope to ingest again when it lands. */
+export const pendingEventItem = z.object({
+  orderId: z.string(),
+  factKey: z.string(),
+  envelope: z.object({
+    id: z.string(),
+    'detail-type': z.string(),
+    source: z.string(),
+    detail: z.unknown(),
+  }),
+  receivedAt: z.string(),
 });
 export const ledgerItem = z.object({
   entryId: z.string(),
@@ -509,6 +528,12 @@ export const ITEM_KINDS = {
     schema: z.union([rewardCouponItem, journeyCouponItem]),
   },
   'coupon-code': { pk: keys.couponCode(part('code')), sk: keys.couponCodeItem, schema: couponCodeItem },
+  'order-owner': { pk: keys.orderRef(part('orderId')), sk: keys.orderOwner, schema: orderOwnerItem },
+  'pending-event': {
+    pk: keys.orderRef(part('orderId')),
+    sk: keys.pendingEvent(part('factKey')),
+    schema: pendingEventItem,
+  },
   date: { pk: customerPk, sk: keys.date(part('field')), schema: dateItem },
   'points-due': { pk: customerPk, sk: keys.pointsDue, schema: pointsDueItem },
   activity: { pk: customerPk, sk: keys.activity, schema: activityItem },

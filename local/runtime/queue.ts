@@ -6,7 +6,21 @@ export class ExecutionQueue {
   private active = 0;
   private idleWaiters: (() => void)[] = [];
 
+  /** Work that waits until nothing else runs (it may queue more): the local stand-in for "later". */
+  private readonly later: (() => void)[] = [];
+
   constructor(private readonly concurrency: number) {}
+
+  /** Runs `task` once nothing is queued or running (before drain() resolves). */
+  whenIdle(task: () => void): void {
+    this.later.push(task);
+    if (this.pending === 0) this.settle();
+  }
+
+  private settle(): void {
+    while (this.pending === 0 && this.later.length > 0) this.later.shift()?.();
+    if (this.pending === 0) for (const resolve of this.idleWaiters.splice(0)) resolve();
+  }
 
   push(run: () => Promise<void>): void {
     this.waiting.push(run);
@@ -20,9 +34,7 @@ export class ExecutionQueue {
       void next().finally(() => {
         this.active--;
         this.pump();
-        if (this.active === 0 && this.waiting.length === 0) {
-          for (const resolve of this.idleWaiters.splice(0)) resolve();
-        }
+        if (this.active === 0 && this.waiting.length === 0) this.settle();
       });
     }
   }
@@ -34,7 +46,7 @@ export class ExecutionQueue {
 
   /** Resolves when nothing is queued or running, including executions started by executions. */
   drain(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
+    if (this.pending === 0 && this.later.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import * as z from 'zod';
+import { RELEASE_WAIT } from '#domain/workflow/ingest-machine.ts';
 import type { LocalMachine, LocalStack } from '../template.ts';
 
 // Every state machine of the template in aws-local-stepfunctions, each Task state bound to a local
@@ -134,7 +135,12 @@ export const runExecution = async (
     );
   }
   const execution = runner.run(input as never, {
-    overrides: { taskResourceLocalHandlers: tasks as never, retryIntervalOverrides: retryIntervals },
+    overrides: {
+      taskResourceLocalHandlers: tasks as never,
+      retryIntervalOverrides: retryIntervals,
+      // Locally "after its flows started" is "once nothing else runs" (the runtime defers the put).
+      waitTimeOverrides: { [RELEASE_WAIT]: 0 },
+    },
     context: { Execution: { Id: executionArn, Name: name } },
   });
   // Step Functions fails an execution whose state grows past 256 KB with States.DataLimitExceeded,

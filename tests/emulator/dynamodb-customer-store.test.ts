@@ -82,6 +82,34 @@ describe('the DynamoDB customer store against DynamoDB Local', () => {
     await dynamo?.stop();
   });
 
+  it('keeps an event for an unknown order only while it is unknown, and tells its order it waits', async () => {
+    store = await freshStore();
+    const pending = (factKey: string) => ({
+      orderId: 'o-9',
+      factKey,
+      envelope: { id: `env-${factKey}`, 'detail-type': 'order.refunded', source: 'shop', detail: { n: 1 } },
+      receivedAt: '2026-01-02T00:00:00.000Z',
+    });
+    // Nobody knows the order: the refund waits, by order id alone.
+    expect(await store.waitForOrder(pending('order.refunded:r-1'))).toBe('waiting');
+    // Its customer is named but the order is not in their partition yet: it waits too.
+    expect(await store.waitForOrder(pending('order.refunded:r-2'), 'c-1')).toBe('waiting');
+    expect(await store.noteOrderOwner('o-9', 'c-1')).toEqual({ waiting: true });
+    expect((await store.pendingForOrder('o-9')).map((p) => p.factKey).sort()).toEqual([
+      'order.refunded:r-1',
+      'order.refunded:r-2',
+    ]);
+    expect(await store.findOrderOwner('o-9')).toBe('c-1');
+    // Once the owner is known, an event that read "unknown" before loses its race and reads again.
+    expect(await store.waitForOrder(pending('order.refunded:r-3'))).toBe('order-recorded');
+    await store.releasePending('o-9', 'order.refunded:r-1');
+    expect((await store.pendingForOrder('o-9')).map((p) => p.factKey)).toEqual(['order.refunded:r-2']);
+    // Its order recorded in the named customer's partition: no more waiting under that customer.
+    await recordEvent(order(9), { store, clock: systemClock, program });
+    expect(await store.waitForOrder(pending('order.refunded:r-4'), 'c-1')).toBe('order-recorded');
+    expect(await store.noteOrderOwner('o-7', 'c-1')).toEqual({ waiting: false });
+  });
+
   it('keeps exact totals when fifty orders for one customer arrive at once', async () => {
     store = await freshStore();
     const results = await Promise.all(

@@ -131,7 +131,7 @@ describe('the shop cannot speak for the system, and nothing reaches the flows tw
     const second = (await put(entry)).Entries?.[0]?.EventId ?? '';
     expect(first).not.toBe(second);
     expect(executionsOf(second, 'Ingest').map((e) => e.path)).toEqual([
-      ['Record', 'Valid?', 'AlreadyPublished'],
+      ['Record', 'Valid?', 'AlreadyPublished', 'Release?', 'Done'],
     ]);
     expect(executionsOf('o-t3', 'FlowThankYou')).toHaveLength(1);
     expect(executionsOf('o-t3', 'FlowReviewRequest')).toHaveLength(1);
@@ -158,7 +158,7 @@ describe('the shop cannot speak for the system, and nothing reaches the flows tw
     const eventId = (await put(entry)).Entries?.[0]?.EventId ?? '';
     const [ingest] = executionsOf(eventId, 'Ingest');
     expect(ingest?.error).toBeUndefined();
-    expect(ingest?.path).toEqual(['Record', 'Valid?', 'Publish']);
+    expect(ingest?.path).toEqual(['Record', 'Valid?', 'Publish', 'Release?', 'Done']);
     expect(executionsOf('o-t4', 'FlowThankYou').map((e) => e.status)).toEqual(['SUCCEEDED']);
     expect(await inboxFor('big@example.com')).toHaveLength(1);
   });

@@ -11,6 +11,7 @@ import type {
   OrderRecord,
   OutgoingEmail,
   PacingWrite,
+  PendingEvent,
   PointsWrite,
   PointsWriteOptions,
   RewardCoupon,
@@ -33,6 +34,32 @@ export class InMemoryCustomerStore implements CustomerStore {
   readonly due = new Map<string, string>();
   readonly sends = new Map<string, StoredSend>();
   readonly pacing = new Map<string, PacingRecord>();
+  readonly owners = new Map<string, { customerId?: string; waiting?: boolean }>();
+  /** By `orderId/factKey`. */
+  readonly pending = new Map<string, PendingEvent>();
+
+  async findOrderOwner(orderId: string) {
+    return this.owners.get(orderId)?.customerId;
+  }
+  async noteOrderOwner(orderId: string, customerId: string) {
+    const old = this.owners.get(orderId);
+    this.owners.set(orderId, { ...old, customerId });
+    return { waiting: old?.waiting === true };
+  }
+  async waitForOrder(pending: PendingEvent, customerId?: string) {
+    const owner = this.owners.get(pending.orderId);
+    if (customerId ? this.orders.has(`${customerId}/${pending.orderId}`) : owner?.customerId !== undefined)
+      return 'order-recorded' as const;
+    this.owners.set(pending.orderId, { ...owner, waiting: true });
+    this.pending.set(`${pending.orderId}/${pending.factKey}`, structuredClone(pending));
+    return 'waiting' as const;
+  }
+  async pendingForOrder(orderId: string) {
+    return [...this.pending.values()].filter((p) => p.orderId === orderId).map((p) => structuredClone(p));
+  }
+  async releasePending(orderId: string, factKey: string) {
+    this.pending.delete(`${orderId}/${factKey}`);
+  }
 
   async getProfile(customerId: string) {
     const profile = this.profiles.get(customerId);
@@ -91,6 +118,7 @@ export class InMemoryCustomerStore implements CustomerStore {
     if (order && options.refund) {
       order.refundedMinor += options.refund.refundMinor;
       order.pointsReversed += options.refund.pointsReversed;
+      if (options.refund.cancelledAt) order.cancelledAt = options.refund.cancelledAt;
     }
     if (options.coupon) {
       this.codes.set(options.coupon.code, `${customerId}/reward:${options.coupon.requestId}`);

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 import { fromRoot } from '../../infra/paths.ts';
@@ -6,7 +6,12 @@ import { fromRoot } from '../../infra/paths.ts';
 // Each Lambda bundled as infra/rapport-function.ts has NodejsFunction bundle it (ESM, Node 24, the
 // AWS SDK left to the runtime), to read from esbuild's metafile which files each bundle carries.
 // The compiler and the YAML parser run at deploy time only: in a bundle they are cold-start weight.
-const handlers = readdirSync(fromRoot('functions')).filter((name) => name.endsWith('.ts'));
+// A handler module exports `handler`; the others beside them (route tables) are bundled by them.
+const handlers = readdirSync(fromRoot('functions')).filter(
+  (name) =>
+    name.endsWith('.ts') &&
+    readFileSync(fromRoot('functions', name), 'utf8').includes('export const handler'),
+);
 
 const bundleInputs = async (entry: string): Promise<string[]> => {
   const result = await build({

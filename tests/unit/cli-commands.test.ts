@@ -114,7 +114,7 @@ beforeAll(() => {
 });
 
 const BROKEN_PROBLEMS = [
-  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
+  'workflows/flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "order.cancelled", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
   'workflows/flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
 ];
 
@@ -159,7 +159,7 @@ describe('rapport validate', () => {
       code: 1,
       stdout: [],
       stderr: [
-        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
+        'flows/broken.yaml:5:10: trigger.event: must be one of "customer.registered", "order.placed", "order.refunded", "order.cancelled", "customer.consent-changed", "points.expiring", "customer.tier-changed", "points.redeemed"',
         'flows/broken.yaml:9:12: steps[0].award: use lower-case letters, digits and dashes',
         '2 problem(s)',
       ],

@@ -58,6 +58,31 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
     field: 'totalMinor',
     broken: '40.50',
   },
+  'order-owner': {
+    raw: {
+      pk: keys.orderRef('o-1'),
+      sk: keys.orderOwner,
+      type: 'order-owner',
+      orderId: 'o-1',
+      customerId: 'c-1',
+      waiting: true,
+    },
+    field: 'waiting',
+    broken: 'yes',
+  },
+  'pending-event': {
+    raw: {
+      pk: keys.orderRef('o-1'),
+      sk: keys.pendingEvent('order.refunded:r-1'),
+      type: 'pending-event',
+      orderId: 'o-1',
+      factKey: 'order.refunded:r-1',
+      envelope: { id: 'e-2', 'detail-type': 'order.refunded', source: 'shop', detail: { refundId: 'r-1' } },
+      receivedAt: at,
+    },
+    field: 'receivedAt',
+    broken: 7,
+  },
   ledger: {
     raw: {
       pk: customer,
