@@ -321,7 +321,7 @@ export const orderItem = z.object({
 export const ledgerItem = z.object({
   entryId: z.string(),
   customerId: z.string(),
-  kind: z.enum(['earn', 'bonus', 'reverse', 'mature', 'redeem', 'expire']),
+  kind: z.enum(['earn', 'bonus', 'reverse', 'mature', 'redeem', 'expire', 'adjust']),
   points: z.number(),
   pending: z.number(),
   available: z.number(),
@@ -337,6 +337,9 @@ export const ledgerItem = z.object({
   rewardId: optionalString,
   couponCode: optionalString,
   flowId: optionalString,
+  // A customer-service adjustment (kind `adjust`): why, and who made it.
+  reason: optionalString,
+  actor: optionalString,
   eventId: z.string(),
   at: z.string(),
 });
@@ -371,6 +374,8 @@ export const pacingItem = z.object({
   sends: z.array(z.object({ key: z.string(), at: z.string() })),
   holds: z.array(z.object({ key: z.string(), priority: z.number(), since: z.string(), until: z.string() })),
 });
+/** When a coupon was used, and by which order: set once, by the first order that names its code. */
+const couponRedeemed = { redeemedAt: optionalString, redeemedOrderId: optionalString };
 /** A coupon a reward redemption bought with points. */
 export const rewardCouponItem = z.object({
   customerId: z.string(),
@@ -381,6 +386,7 @@ export const rewardCouponItem = z.object({
   cost: z.number(),
   issuedAt: z.string(),
   expiresAt: z.string(),
+  ...couponRedeemed,
 });
 /** A coupon a journey's coupon step issued. */
 export const journeyCouponItem = z.object({
@@ -392,6 +398,7 @@ export const journeyCouponItem = z.object({
   discount: couponDiscountSchema,
   issuedAt: z.string(),
   expiresAt: z.string(),
+  ...couponRedeemed,
 });
 const couponCodeItem = z.object({ code: z.string(), customerId: z.string(), owner: z.string() });
 const dateItem = z.object({ customerId: z.string(), timeZone: optionalString });
