@@ -340,6 +340,29 @@ export interface SweepCursor {
   failing?: { eventId: string; attempts: number } | undefined;
 }
 
+// ---- coupons at checkout -----------------------------------------------------------------------
+
+/** A coupon as stored, whichever way it was issued (a reward bought with points, a flow's step), and its use. */
+export type StoredCoupon = (RewardCoupon | Coupon) & {
+  redeemedAt?: string | undefined;
+  redeemedOrderId?: string | undefined;
+};
+
+/** Coupons by code, across every customer: what checkout asks. */
+export interface CouponBook {
+  /** The coupon holding this code (one per code across the table), or undefined. */
+  findCoupon(code: string): Promise<StoredCoupon | undefined>;
+  /**
+   * Marks the coupon used by an order, once: `duplicate` when this very order already did, `taken`
+   * when another order did (the first one stays), `unknown` when the customer holds no such coupon.
+   */
+  markCouponRedeemed(
+    customerId: string,
+    code: string,
+    use: { orderId: string; at: string },
+  ): Promise<'applied' | 'duplicate' | 'taken' | 'unknown'>;
+}
+
 export interface JourneyStarter {
   /** Starts a flow's execution on the revision a journey entered with. */
   start(flowId: string, revision: string, input: unknown): Promise<void>;

@@ -157,16 +157,13 @@ export class RapportStack extends Stack {
       environment,
       deadLetterQueue: deadLetters,
     });
-    // Redemption is a request the shop's backend makes (lambda:InvokeFunction), answered at once.
-    const programJson = JSON.stringify(project.program);
-    if (programJson.length > 3000) {
-      throw new Error(
-        `workflows/program.yaml compiles to ${programJson.length} characters; the Redeem function carries it in its environment (4 KB in all): shorten descriptions or the rewards catalog`,
-      );
-    }
-    const redeem = fn('Redeem', 'functions/redeem.ts');
-    redeem.addEnvironment('RAPPORT_PROGRAM', programJson);
-    systemBus.grantPutEventsTo(redeem);
+    // Functions no state machine hands the program to carry it in their bundle (RapportFunction).
+    const withProgram = (id: string, entry: string) =>
+      new RapportFunction(this, id, { entry, environment, program: project.program });
+    // The storefront API by IAM (lambda:InvokeFunction): the shop's backend asks a customer's
+    // standing, redeems rewards, checks coupons and adjusts points, answered at once.
+    const storefront = withProgram('Storefront', 'functions/storefront.ts');
+    systemBus.grantPutEventsTo(storefront);
     // Coupon codes are an HMAC under this key, so nobody computes a customer's code from public ids.
     const couponKey = new Secret(this, 'CouponKey', {
       description: 'Rapport: the key coupon codes are signed with',
@@ -177,7 +174,7 @@ export class RapportStack extends Stack {
       reason:
         'Issued codes are stored, so rotating would only change the codes a retry derives mid-flight; the key never leaves the two functions.',
     });
-    for (const issuer of [journey, redeem]) {
+    for (const issuer of [journey, storefront]) {
       couponKey.grantRead(issuer);
       issuer.addEnvironment('COUPON_KEY_SECRET_ARN', couponKey.secretArn);
     }
@@ -193,8 +190,7 @@ export class RapportStack extends Stack {
       reason:
         'Rotating would break the unsubscribe link in every email already sent, and those must keep working; the key never leaves SendEmail and Unsubscribe.',
     });
-    const unsubscribe = fn('Unsubscribe', 'functions/unsubscribe.ts');
-    unsubscribe.addEnvironment('RAPPORT_PROGRAM', programJson);
+    const unsubscribe = withProgram('Unsubscribe', 'functions/unsubscribe.ts');
     const unsubscribeUrl = unsubscribe.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
     for (const signer of [sendEmail, unsubscribe]) {
       unsubscribeKey.grantRead(signer);
@@ -210,7 +206,7 @@ export class RapportStack extends Stack {
       journey,
       sweeper,
       sweepShard,
-      redeem,
+      storefront,
       unsubscribe,
       sesEvents,
     ]) {
@@ -470,7 +466,11 @@ export class RapportStack extends Stack {
       description: "Rapport's own events; only its functions and state machines may publish here",
     });
     new CfnOutput(this, 'TableName', { value: table.tableName });
-    new CfnOutput(this, 'RedeemFunctionName', { value: redeem.functionName });
+    new CfnOutput(this, 'StorefrontFunctionName', {
+      value: storefront.functionName,
+      description:
+        "The storefront API by IAM: invoke with { action: 'status' | 'redeem' | 'check-coupon' | 'adjust' }",
+    });
     new CfnOutput(this, 'UnsubscribeUrl', {
       value: unsubscribeUrl.url,
       description: 'The one-click unsubscribe endpoint marketing emails link to',

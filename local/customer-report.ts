@@ -94,6 +94,9 @@ export interface CustomerReport {
     rewardId?: string | undefined;
     couponCode?: string | undefined;
     flowId?: string | undefined;
+    /** A customer-service adjustment's reason and who made it. */
+    reason?: string | undefined;
+    actor?: string | undefined;
   }[];
   orders: {
     orderId: string;
@@ -385,6 +388,8 @@ export const readCustomer = async (
         rewardId: entry.rewardId,
         couponCode: entry.couponCode,
         flowId: entry.flowId,
+        reason: entry.reason,
+        actor: entry.actor,
       })),
     orders: orders.sort(byTime((o) => o.placedAt)).map((order) => ({
       orderId: order.orderId,
@@ -558,6 +563,7 @@ export const formatCustomer = (report: CustomerReport): string[] => {
       entry.rewardId && `reward ${entry.rewardId}`,
       entry.couponCode && `coupon ${entry.couponCode}`,
       entry.flowId && `flow ${entry.flowId}`,
+      entry.reason && `${JSON.stringify(entry.reason)} by ${entry.actor ?? 'unknown'}`,
     ]
       .filter(Boolean)
       .join(', ') || '-';

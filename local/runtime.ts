@@ -328,7 +328,7 @@ export class LocalRapport {
     return 'started';
   }
 
-  /** Invokes a deployed function directly (lambda:InvokeFunction), by the start of its logical id: `Redeem`. */
+  /** Invokes a deployed function directly (lambda:InvokeFunction), by the start of its logical id: `Storefront`. */
   async invoke(name: string, input: unknown): Promise<unknown> {
     const fn = this.stack.functions.find((f) => f.logicalId.startsWith(name));
     const invoke = fn && this.lambdas.get(fn.arn);

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { ENTRY_METADATA } from '#infra/rapport-function.ts';
+import { ENTRY_METADATA, PROGRAM_METADATA } from '#infra/rapport-function.ts';
 import { BUS_METADATA, FLOW_METADATA } from '#infra/rapport-stack.ts';
 
 // Reads what the local runtime needs out of the synthesized CloudFormation template: the table,
@@ -38,6 +38,8 @@ export interface LocalFunction {
   /** The deployed timeout: the budget middy and the sweeper see, as in AWS. */
   timeoutSeconds: number;
   environment: Record<string, string>;
+  /** Its bundle carries the program (infra/rapport-function.ts); run from source, it needs it handed over. */
+  carriesProgram: boolean;
 }
 
 export interface LocalMachine {
@@ -132,6 +134,7 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
         .parse(
           resolve((resource.Properties.Environment as { Variables?: unknown } | undefined)?.Variables ?? {}),
         ),
+      carriesProgram: resource.Metadata?.[PROGRAM_METADATA] === true,
     }));
 
   const machines = byType('AWS::StepFunctions::StateMachine').map(([logicalId, resource]) => {

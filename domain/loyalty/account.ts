@@ -71,7 +71,7 @@ export interface PointsAccount {
   outbox: LoyaltyEvent[];
 }
 
-export type LedgerKind = 'earn' | 'bonus' | 'reverse' | 'mature' | 'redeem' | 'expire';
+export type LedgerKind = 'earn' | 'bonus' | 'reverse' | 'mature' | 'redeem' | 'expire' | 'adjust';
 
 export interface RuleLine {
   id: string;
@@ -103,6 +103,9 @@ export interface LedgerEntry {
   rewardId?: string | undefined;
   couponCode?: string | undefined;
   flowId?: string | undefined;
+  /** A customer-service adjustment: why, and who made it (kept for the audit). */
+  reason?: string | undefined;
+  actor?: string | undefined;
   eventId: string;
   at: string;
 }
@@ -403,6 +406,65 @@ export const redeem = (posting: Posting, input: RedeemInput): void => {
     couponCode: input.couponCode,
     eventId: input.eventId,
     at: input.at,
+  });
+};
+
+export interface AdjustInput {
+  entryId: string;
+  /** Added (positive) or taken (negative). */
+  points: number;
+  reason: string;
+  actor: string;
+  eventId: string;
+  at: string;
+  /** Where added points go: the bucket and expiry of a fixed award made now. */
+  lotId: string;
+  expiresAt?: string | undefined;
+}
+
+/**
+ * A customer-service correction. Added points pay debt first and go into a lot like a fixed award;
+ * taken points come from available lots, closest to expiry first, and what the lots cannot give
+ * follows the negative-balance policy: `allow` goes below zero, `debt` is owed, and `floor` refuses,
+ * changing nothing (forgiving it, as a refund's floor does, would post less than the agent asked).
+ */
+export const adjust = (posting: Posting, input: AdjustInput, policy: PointsPolicy['negativeBalance']) => {
+  const base = {
+    entryId: input.entryId,
+    kind: 'adjust' as const,
+    ruleId: 'customer-service',
+    ruleVersion: 1,
+    reason: input.reason,
+    actor: input.actor,
+    eventId: input.eventId,
+    at: input.at,
+  };
+  if (input.points > 0) {
+    const credit = posting.credit(input.points);
+    posting.post({ ...base, lotId: input.lotId, pending: 0, available: credit.available, debt: credit.debt });
+    addToLot(posting.account, {
+      id: input.lotId,
+      points: input.points,
+      remaining: credit.kept,
+      status: 'available',
+      earnedAt: input.at,
+      expiresAt: input.expiresAt,
+    });
+    return;
+  }
+  const wanted = -input.points;
+  const { available } = posting.account;
+  if (policy === 'floor' && available < wanted)
+    throw new InsufficientPointsError(
+      `taking ${wanted} points would leave customer ${posting.customerId} below zero (${Math.max(0, available)} available) and the program's negativeBalance is floor`,
+    );
+  const taken = posting.takeAvailable(wanted);
+  const left = wanted - taken;
+  posting.post({
+    ...base,
+    pending: 0,
+    available: -(taken + (policy === 'allow' ? left : 0)),
+    debt: policy === 'debt' ? left : 0,
   });
 };
 

@@ -185,7 +185,7 @@ export const qualifyingAt = (posting: Posting, program: Program, at: string, rev
     .reduce((sum, q) => sum + q.amount, 0);
 };
 
-const thresholdUnits = (program: Program, value: number) =>
+export const thresholdUnits = (program: Program, value: number) =>
   program.tiers?.basis === 'spend' ? Math.round(value * 10 ** fractionDigits(program.currency)) : value;
 
 const tierEvent = (

@@ -6,6 +6,7 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import * as z from 'zod';
 import { ConcurrencyConflictError, CouponCodeTakenError } from '#domain/errors.ts';
 import {
   type FlowMemory,
@@ -15,11 +16,19 @@ import {
   shardOf,
   type Wait,
 } from '#domain/journeys.ts';
-import type { Coupon, EnterOutcome, JourneyStore, SweepCursor } from '#domain/ports.ts';
+import type {
+  Coupon,
+  CouponBook,
+  EnterOutcome,
+  JourneyStore,
+  StoredCoupon,
+  SweepCursor,
+} from '#domain/ports.ts';
 import { expiresAfter, keys, RETENTION_DAYS, TABLE_DESIGN } from '#domain/table-design.ts';
 import { DynamoDbCustomerStore } from './dynamodb-customer-store.ts';
 import {
   cursorItem,
+  ITEM_KINDS,
   journeyCouponItem,
   journeyItem,
   memoryItem,
@@ -40,7 +49,7 @@ const STALE_CLAIM_MS = 2 * 60_000;
 const { partitionKey: PK, sortKey: SK, index, timeToLive: TTL } = TABLE_DESIGN;
 const epochSeconds = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore {
+export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore, CouponBook {
   async getFlowMemory(customerId: string, flowId: string): Promise<FlowMemory | undefined> {
     const item = await this.getItem(customerId, keys.flowMemory(flowId));
     return item ? memoryItem.parse(item) : undefined;
@@ -362,6 +371,53 @@ export class DynamoDbStore extends DynamoDbCustomerStore implements JourneyStore
     if (held.Item?.customerId !== coupon.customerId || held.Item?.owner !== owner)
       throw new CouponCodeTakenError(`coupon code ${coupon.code} belongs to another coupon`);
     return journeyCouponItem.parse(await this.getItem(coupon.customerId, keys.coupon(coupon.code)));
+  }
+
+  // ---- coupons at checkout (CouponBook) ----
+
+  async findCoupon(code: string): Promise<StoredCoupon | undefined> {
+    const held = await this.send('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: { [PK]: keys.couponCode(code), [SK]: keys.couponCodeItem },
+          ConsistentRead: true,
+          ReturnConsumedCapacity: 'TOTAL',
+        }),
+      ),
+    );
+    const owner = z.object({ customerId: z.string() }).safeParse(held.Item);
+    if (!owner.success) return undefined;
+    const item = await this.getItem(owner.data.customerId, keys.coupon(code));
+    return item ? ITEM_KINDS.coupon.schema.parse(item) : undefined;
+  }
+
+  async markCouponRedeemed(
+    customerId: string,
+    code: string,
+    use: { orderId: string; at: string },
+  ): Promise<'applied' | 'duplicate' | 'taken' | 'unknown'> {
+    try {
+      await this.send('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(customerId, keys.coupon(code)),
+            UpdateExpression: 'SET redeemedOrderId = :order, redeemedAt = :at',
+            ConditionExpression: 'attribute_exists(#pk) AND attribute_not_exists(redeemedOrderId)',
+            ExpressionAttributeNames: { '#pk': PK },
+            ExpressionAttributeValues: { ':order': use.orderId, ':at': use.at },
+            ReturnConsumedCapacity: 'TOTAL',
+          }),
+        ),
+      );
+      return 'applied';
+    } catch (error) {
+      if (!(error instanceof Error && error.name === 'ConditionalCheckFailedException')) throw error;
+      const item = await this.getItem(customerId, keys.coupon(code));
+      if (!item) return 'unknown';
+      return ITEM_KINDS.coupon.schema.parse(item).redeemedOrderId === use.orderId ? 'duplicate' : 'taken';
+    }
   }
 
   async updateAttributes(

@@ -340,7 +340,7 @@ export const pendingEventItem = z.object({
 export const ledgerItem = z.object({
   entryId: z.string(),
   customerId: z.string(),
-  kind: z.enum(['earn', 'bonus', 'reverse', 'mature', 'redeem', 'expire']),
+  kind: z.enum(['earn', 'bonus', 'reverse', 'mature', 'redeem', 'expire', 'adjust']),
   points: z.number(),
   pending: z.number(),
   available: z.number(),
@@ -356,6 +356,9 @@ export const ledgerItem = z.object({
   rewardId: optionalString,
   couponCode: optionalString,
   flowId: optionalString,
+  // A customer-service adjustment (kind `adjust`): why, and who made it.
+  reason: optionalString,
+  actor: optionalString,
   eventId: z.string(),
   at: z.string(),
 });
@@ -390,6 +393,8 @@ export const pacingItem = z.object({
   sends: z.array(z.object({ key: z.string(), at: z.string() })),
   holds: z.array(z.object({ key: z.string(), priority: z.number(), since: z.string(), until: z.string() })),
 });
+/** When a coupon was used, and by which order: set once, by the first order that names its code. */
+const couponRedeemed = { redeemedAt: optionalString, redeemedOrderId: optionalString };
 /** A coupon a reward redemption bought with points. */
 export const rewardCouponItem = z.object({
   customerId: z.string(),
@@ -400,6 +405,7 @@ export const rewardCouponItem = z.object({
   cost: z.number(),
   issuedAt: z.string(),
   expiresAt: z.string(),
+  ...couponRedeemed,
 });
 /** A coupon a journey's coupon step issued. */
 export const journeyCouponItem = z.object({
@@ -411,6 +417,7 @@ export const journeyCouponItem = z.object({
   discount: couponDiscountSchema,
   issuedAt: z.string(),
   expiresAt: z.string(),
+  ...couponRedeemed,
 });
 const couponCodeItem = z.object({ code: z.string(), customerId: z.string(), owner: z.string() });
 const dateItem = z.object({ customerId: z.string(), timeZone: optionalString });

@@ -8,6 +8,7 @@ import * as z from 'zod';
 import type { BroadcastStarter, ProfileScanner } from '#domain/broadcast.ts';
 import type {
   Clock,
+  CouponBook,
   CustomerStore,
   DeadLetterStore,
   EventPublisher,
@@ -55,7 +56,11 @@ export const environmentSchema = z.object({
   UNSUBSCRIBE_URL: z
     .url({ protocol: /^https?$/, error: 'UNSUBSCRIBE_URL must be an http(s) URL' })
     .optional(),
-  /** The compiled loyalty program, for functions no state machine hands it to (Redeem). */
+  /**
+   * The compiled loyalty program, for functions no state machine hands it to (Storefront, Api,
+   * Unsubscribe). Their bundles carry it (BUNDLED_PROGRAM); the local runtime, which runs them from
+   * source, hands it over here.
+   */
   RAPPORT_PROGRAM: z
     .string()
     .optional()
@@ -93,8 +98,15 @@ export const environmentSchema = z.object({
   DEAD_LETTER_RETENTION_DAYS: z.coerce.number().int().positive().default(14),
 });
 
+/**
+ * The program esbuild writes into the bundle of a function that carries it, at synth time
+ * (infra/rapport-function.ts): no environment variable's 4 KB limit. Undefined when run from source.
+ */
+declare const __RAPPORT_PROGRAM__: string | undefined;
+const BUNDLED_PROGRAM = typeof __RAPPORT_PROGRAM__ === 'string' ? __RAPPORT_PROGRAM__ : undefined;
+
 export interface RuntimeDeps {
-  store: CustomerStore & JourneyStore & PrivacyStore;
+  store: CustomerStore & JourneyStore & PrivacyStore & CouponBook;
   /** Copies of rejected events: erasure removes the customer's where the store can. */
   deadLetters: DeadLetterStore;
   /** Where privacy exports go. */
@@ -147,7 +159,10 @@ export const createRuntime = (
   env: Record<string, string | undefined>,
   overrides: RuntimeOverrides = {},
 ): RuntimeDeps => {
-  const parsed = environmentSchema.safeParse(env);
+  const parsed = environmentSchema.safeParse({
+    ...env,
+    RAPPORT_PROGRAM: env.RAPPORT_PROGRAM ?? BUNDLED_PROGRAM,
+  });
   if (!parsed.success) {
     throw new Error(
       `Invalid Lambda environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,

@@ -21,12 +21,16 @@ export const synthLocalStack = (
   names: LocalNames,
   options: { workflowsDir?: string | undefined; onlyFlows?: string[] | undefined },
 ): LocalStack => {
-  const { app } = buildApp({
+  const { app, project } = buildApp({
     bundle: false,
     workflowsDir: options.workflowsDir,
     onlyFlows: options.onlyFlows,
   });
-  return readLocalStack(app.synth().getStackByName(STACK_NAME).template, names);
+  const stack = readLocalStack(app.synth().getStackByName(STACK_NAME).template, names);
+  // What the bundle would carry, handed over as the environment (in process: no 4 KB limit).
+  for (const fn of stack.functions)
+    if (fn.carriesProgram) fn.environment.RAPPORT_PROGRAM = JSON.stringify(project.program);
+  return stack;
 };
 
 /** Whether anything runs on the clock: a scheduled sweep with work, or a flow that waits. */

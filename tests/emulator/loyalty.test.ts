@@ -13,7 +13,7 @@ import { reconcileTable } from '../../local/reconcile.ts';
 import { LocalRapport, VirtualClock } from '../../local/runtime.ts';
 
 // The shipped loyalty program on the local stack: pending points mature on the virtual clock,
-// rewards are redeemed through the deployed Redeem function, tiers change and their flows mail,
+// rewards are redeemed through the deployed Storefront function, tiers change and their flows mail,
 // points expire after a warning, and reconcile finds every balance equal to its ledger.
 
 const DAY = 86_400_000;
@@ -86,8 +86,8 @@ describe('the loyalty program on the local stack', () => {
     });
   const advance = (days: number) => runtime.advanceTo(new Date(runtime.clock.now().getTime() + days * DAY));
   const redeem = (customerId: string, rewardId: string, requestId: string) =>
-    runtime.invoke('Redeem', { customerId, rewardId, requestId }) as Promise<
-      | { ok: true; coupon: { code: string; balance: number; duplicate: boolean } }
+    runtime.invoke('Storefront', { action: 'redeem', customerId, rewardId, requestId }) as Promise<
+      | { ok: true; coupon: { code: string }; balance: number; duplicate: boolean }
       | { ok: false; error: string; reason: string }
     >;
   /** The profile as flows and templates see it now: maturity and expiry derived on read. */
@@ -128,14 +128,14 @@ describe('the loyalty program on the local stack', () => {
     ]);
   });
 
-  it('redeems a reward once per request through the Redeem function, with a unique coupon', async () => {
+  it('redeems a reward once per request through the Storefront function, with a unique coupon', async () => {
     await order('l-3', 640);
     await advance(31);
     const first = await redeem('l-3', 'five-off', 'req-1');
     const again = await redeem('l-3', 'five-off', 'req-1');
     const second = await redeem('l-3', 'free-shipping', 'req-2');
-    expect(first).toMatchObject({ ok: true, coupon: { balance: 140, duplicate: false } });
-    expect(again).toMatchObject({ ok: true, coupon: { duplicate: true } });
+    expect(first).toMatchObject({ ok: true, status: 201, balance: 140, duplicate: false });
+    expect(again).toMatchObject({ ok: true, status: 200, duplicate: true });
     expect(first.ok && again.ok && first.coupon.code === again.coupon.code).toBe(true);
     expect(second).toMatchObject({ ok: false, error: 'InsufficientPointsError' });
     expect((await shown('l-3'))?.pointsBalance).toBe(140);

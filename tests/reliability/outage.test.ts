@@ -304,7 +304,8 @@ const run = async (steps: Step[], chaos: Faults | undefined): Promise<Outcome> =
         const ask = async (s: Extract<Step, { kind: 'redeem' }>) => {
           for (let attempt = 1; ; attempt++) {
             try {
-              return await runtime.invoke('Redeem', {
+              return await runtime.invoke('Storefront', {
+                action: 'redeem',
                 customerId: s.customerId,
                 rewardId: 'free-shipping',
                 requestId: s.requestId,

@@ -4,6 +4,7 @@ import { shardOf } from '../../domain/journeys.ts';
 import type { PacingRecord } from '../../domain/pacing.ts';
 import type {
   Clock,
+  CouponBook,
   CustomerStore,
   DueAccount,
   LedgerEntry,
@@ -16,6 +17,7 @@ import type {
   PointsWriteOptions,
   RewardCoupon,
   SendClaim,
+  StoredCoupon,
   StoredSend,
   TimerIndexState,
   WriteOutcome,
@@ -23,12 +25,12 @@ import type {
 import { HmacSigner } from '../../functions/adapters/hmac-signer.ts';
 
 /** The CustomerStore contract in memory, with the same conditions the DynamoDB adapter enforces. */
-export class InMemoryCustomerStore implements CustomerStore {
+export class InMemoryCustomerStore implements CustomerStore, CouponBook {
   readonly profiles = new Map<string, CustomerProfile>();
   readonly orders = new Map<string, OrderRecord>();
   readonly entries = new Map<string, LedgerEntry>();
   /** Per customer (`customer/code`), as the coupon items live in the customer's partition. */
-  readonly coupons = new Map<string, RewardCoupon>();
+  readonly coupons = new Map<string, RewardCoupon & { redeemedAt?: string; redeemedOrderId?: string }>();
   /** Every code in use, whoever holds it: DynamoDB's one item per code across the table. */
   readonly codes = new Map<string, string>();
   readonly due = new Map<string, string>();
@@ -167,6 +169,19 @@ export class InMemoryCustomerStore implements CustomerStore {
   }
   async getCoupon(customerId: string, code: string) {
     return this.coupons.get(`${customerId}/${code}`);
+  }
+  /** The code's own item names the customer, as in the table; journey coupons are not kept here. */
+  async findCoupon(code: string): Promise<StoredCoupon | undefined> {
+    const holder = this.codes.get(code)?.split('/')[0];
+    return holder === undefined ? undefined : structuredClone(this.coupons.get(`${holder}/${code}`));
+  }
+  async markCouponRedeemed(customerId: string, code: string, use: { orderId: string; at: string }) {
+    const coupon = this.coupons.get(`${customerId}/${code}`);
+    if (!coupon) return 'unknown' as const;
+    if (coupon.redeemedOrderId)
+      return coupon.redeemedOrderId === use.orderId ? ('duplicate' as const) : ('taken' as const);
+    Object.assign(coupon, { redeemedOrderId: use.orderId, redeemedAt: use.at });
+    return 'applied' as const;
   }
   async ledger(customerId: string) {
     return [...this.entries.values()].filter((e) => e.customerId === customerId);

@@ -41,7 +41,7 @@ describe('the CDK stack', () => {
       'functions/sweep.ts',
       'functions/sweep-shard.ts',
       'functions/ses-events.ts',
-      'functions/redeem.ts',
+      'functions/storefront.ts',
       'functions/unsubscribe.ts',
     ]);
     for (const fn of Object.values(functions)) {
@@ -54,12 +54,16 @@ describe('the CDK stack', () => {
     }
   });
 
-  it('gives the Redeem function the compiled program, and names it in the outputs for the shop to invoke', () => {
-    const [redeem] = Object.values(template.findResources('AWS::Lambda::Function')).filter(
-      (fn) => fn.Metadata['rapport:entry'] === 'functions/redeem.ts',
-    );
-    expect(JSON.parse(redeem?.Properties.Environment.Variables.RAPPORT_PROGRAM)).toEqual(shippedProgram());
-    expect(Object.keys(template.findOutputs('RedeemFunctionName'))).toEqual(['RedeemFunctionName']);
+  it('bundles the program into the functions no state machine hands it to, and names Storefront in the outputs', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+    const carrying = functions.filter((fn) => fn.Metadata['rapport:program'] === true);
+    expect(carrying.map((fn) => fn.Metadata['rapport:entry'])).toEqual([
+      'functions/storefront.ts',
+      'functions/unsubscribe.ts',
+    ]);
+    // In the bundle, not the environment: no 4 KB limit on the program.
+    for (const fn of functions) expect(fn.Properties.Environment.Variables.RAPPORT_PROGRAM).toBeUndefined();
+    expect(Object.keys(template.findOutputs('StorefrontFunctionName'))).toEqual(['StorefrontFunctionName']);
   });
 
   it('deploys the ingest machine on the shop bus, each flow on the system bus and the sweep fan-out, as Express state machines', () => {
@@ -206,7 +210,7 @@ describe('the CDK stack', () => {
     const secretId = secretNamed('Rapport: the key coupon codes are signed with');
     expect(secretUse('COUPON_KEY_SECRET_ARN', secretId)).toEqual([
       'functions/journey.ts',
-      'functions/redeem.ts',
+      'functions/storefront.ts',
     ]);
   });
 
@@ -242,9 +246,8 @@ describe('the CDK stack', () => {
     expect(sendEmail?.Properties.Environment.Variables.UNSUBSCRIBE_URL).toEqual({
       'Fn::GetAtt': [urlId, 'FunctionUrl'],
     });
-    expect(
-      JSON.parse(functions[unsubscribeId]?.Properties.Environment.Variables.RAPPORT_PROGRAM).topics,
-    ).toEqual(shippedProgram().topics);
+    // Its preference page lists the program's topics: the program is in its bundle.
+    expect(functions[unsubscribeId]?.Metadata['rapport:program']).toBe(true);
     expect(template.findOutputs('UnsubscribeUrl').UnsubscribeUrl?.Value).toEqual({
       'Fn::GetAtt': [urlId, 'FunctionUrl'],
     });
