@@ -19,12 +19,17 @@ export const LOCAL_NAMES: LocalNames = {
 
 export const synthLocalStack = (
   names: LocalNames,
-  options: { workflowsDir?: string | undefined; onlyFlows?: string[] | undefined },
+  options: {
+    workflowsDir?: string | undefined;
+    onlyFlows?: string[] | undefined;
+    shopifyEventSource?: string | undefined;
+  },
 ): LocalStack => {
   const { app } = buildApp({
     bundle: false,
     workflowsDir: options.workflowsDir,
     onlyFlows: options.onlyFlows,
+    shopifyEventSource: options.shopifyEventSource,
   });
   return readLocalStack(app.synth().getStackByName(STACK_NAME).template, names);
 };

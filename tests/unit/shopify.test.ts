@@ -18,8 +18,11 @@ import { eventContext } from '../support/parse.ts';
 const context = eventContext('2026-04-10T12:00:00Z');
 
 /** A fixture as the Lambda runtime hands it over: JSON.parse, so numbers above 2^53 are already rounded. */
-const webhook = (name: string): Record<string, unknown> & { detail: { payload: Record<string, unknown> } } =>
-  JSON.parse(readFileSync(new URL(`../fixtures/shopify/${name}.json`, import.meta.url), 'utf8'));
+const webhook = (
+  name: string,
+): Record<string, unknown> & {
+  detail: { payload: Record<string, unknown>; metadata: Record<string, string> };
+} => JSON.parse(readFileSync(new URL(`../fixtures/shopify/${name}.json`, import.meta.url), 'utf8'));
 
 /** As the refunds rule's input transformer delivers it: the order_id's digits beside the event. */
 const transformed = (name: string) => {
@@ -229,7 +232,7 @@ describe('Shopify customers', () => {
 
 describe('the Shopify envelope', () => {
   it('reads the webhook headers whatever their case', () => {
-    const event = webhook('customers-create-subscribed') as { detail: { metadata: Record<string, string> } };
+    const event = webhook('customers-create-subscribed');
     event.detail.metadata = Object.fromEntries(
       Object.entries(event.detail.metadata).map(([key, value]) => [key.toLowerCase(), value]),
     );
@@ -237,13 +240,13 @@ describe('the Shopify envelope', () => {
   });
 
   it('refuses a webhook without X-Shopify-Webhook-Id, the idempotency key of its deliveries', () => {
-    const event = webhook('customers-create-subscribed') as { detail: { metadata: Record<string, string> } };
+    const event = webhook('customers-create-subscribed');
     delete event.detail.metadata['X-Shopify-Webhook-Id'];
     expect(() => mapShopifyEvent(event)).toThrow(/^detail\.metadata: must carry the X-Shopify-Webhook-Id/);
   });
 
   it('ignores topics Rapport does not listen to', () => {
-    const event = webhook('customers-create-subscribed') as { detail: { metadata: Record<string, string> } };
+    const event = webhook('customers-create-subscribed');
     event.detail.metadata['X-Shopify-Topic'] = 'products/update';
     expect(reasonOf(mapShopifyEvent(event))).toMatch(/"products\/update" is not one Rapport listens to/);
   });
