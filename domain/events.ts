@@ -199,6 +199,8 @@ export const orderPlacedV1 = z
     placedAt: timestamp,
     /** A checkout's opt-in box: true or false is a fact as of placedAt; absent says nothing. */
     marketingConsent: z.boolean().optional(),
+    /** The discount codes used at checkout (a Rapport coupon among them is then redeemed). */
+    discountCodes: z.array(id).max(50, 'must name at most 50 codes').optional(),
   })
   .superRefine((order, ctx) => {
     checkDecimals(ctx, order.total, order.currency, ['total']);

@@ -4,6 +4,7 @@ import { checkPublished } from '#domain/contracts/published-events.ts';
 import { recordEventInputSchema } from '#domain/contracts/tasks.ts';
 import { ACCEPTED_SOURCE, factKey, parseCommerceEvent } from '#domain/events.ts';
 import type { PendingEvent } from '#domain/ports.ts';
+import { isShopifyEnvelope, mapShopifyEvent } from '#domain/shopify.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
@@ -29,7 +30,16 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
     .use(parseInput(inputSchema))
     .handler(async ({ event, program }) => {
       const deps = runtime();
-      const parsed = parseCommerceEvent(event, { now: deps.clock.now(), limits: program.limits });
+      // Shopify's partner events become canonical envelopes first; a webhook that changes nothing
+      // in Rapport (an unpaid order, a customer without email) is answered, never dead-lettered.
+      let envelope: unknown = event;
+      if (isShopifyEnvelope(event)) {
+        const mapped = mapShopifyEvent(event);
+        if ('ignored' in mapped)
+          return { ok: true, outcome: 'ignored', publish: false, reason: mapped.ignored };
+        envelope = mapped.envelope;
+      }
+      const parsed = parseCommerceEvent(envelope, { now: deps.clock.now(), limits: program.limits });
       const result = await recordEvent(parsed, { ...deps, program, privacy: { ...deps, program } });
       // Privacy requests are done once recorded: no flow hears of them.
       if (result.type === 'customer.erasure-requested' || result.type === 'customer.export-requested')

@@ -14,6 +14,8 @@ export interface BuildOptions {
   bundle?: boolean | undefined;
   /** Deploy only these flows (a simulation); the rest of the project is compiled and checked all the same. */
   onlyFlows?: string[] | undefined;
+  /** Shopify's partner event source (aws.partner/shopify.com/<app id>/<name>); none, no partner rule. */
+  shopifyEventSource?: string | undefined;
 }
 
 export const buildApp = (options: BuildOptions = {}) => {
@@ -36,8 +38,22 @@ export const buildApp = (options: BuildOptions = {}) => {
     // The local runtime runs handlers from source: skip esbuild when it only needs the template.
     ...(options.bundle === false ? { context: { 'aws:cdk:bundling-stacks': [] } } : {}),
   });
+  // `cdk deploy -c shopifyEventSource=aws.partner/shopify.com/...` connects the shop's Shopify.
+  const shopifyEventSource = options.shopifyEventSource ?? app.node.tryGetContext('shopifyEventSource');
+  if (
+    shopifyEventSource !== undefined &&
+    !/^aws\.partner\/shopify\.com\/[^/]+\/[^/]+$/.test(shopifyEventSource)
+  )
+    throw new ConfigError([
+      {
+        file: 'cdk context',
+        path: 'shopifyEventSource',
+        message: `${String(shopifyEventSource)} is not a Shopify partner event source (aws.partner/shopify.com/<app id>/<name>)`,
+      },
+    ]);
   const stack = new RapportStack(app, STACK_NAME, {
     project,
+    shopifyEventSource,
     description: 'Rapport: relationship-marketing automation (events, loyalty points, personalized email)',
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -35,6 +35,7 @@ import { SES_DETAIL_TYPES } from '#domain/contracts/ses-event.ts';
 import { senderAddress, senderDomain } from '#domain/program.ts';
 import { TABLE_DESIGN } from '#domain/table-design.ts';
 import { type CompiledProject, type JsonObject, PLACEHOLDERS } from '#domain/workflow/compile.ts';
+import { shopifyIngestRules } from '#domain/workflow/patterns.ts';
 import { SERVICE } from '#functions/commons/observability.ts';
 import { addBroadcast } from './broadcast.ts';
 import { RapportFunction } from './rapport-function.ts';
@@ -47,6 +48,8 @@ export const BUS_METADATA = 'rapport:bus';
 
 export interface RapportStackProps extends StackProps {
   project: CompiledProject;
+  /** Shopify's partner event source name; its bus gets rules starting the ingest machine. */
+  shopifyEventSource?: string | undefined;
 }
 
 export class RapportStack extends Stack {
@@ -318,6 +321,27 @@ export class RapportStack extends Stack {
     );
     // Refunds and cancellations that waited for their order are ingested again from the shop's bus.
     shopBus.grantPutEventsTo(ingest);
+    if (props.shopifyEventSource) {
+      // The partner bus exists once the shop associates Shopify's event source with it (docs/shopify.md).
+      const partnerBus = EventBus.fromEventBusName(this, 'ShopifyBus', props.shopifyEventSource);
+      for (const { id, pattern, inputTransformer } of shopifyIngestRules(props.shopifyEventSource)) {
+        const rule = new Rule(this, `Ingest${id}Rule`, {
+          eventBus: partnerBus,
+          eventPattern: { source: ['compiled pattern below'] },
+          targets: [
+            new SfnStateMachine(ingest, {
+              deadLetterQueue: deadLetters,
+              retryAttempts: 185,
+              maxEventAge: Duration.hours(24),
+            }),
+          ],
+        });
+        const cfn = rule.node.defaultChild as CfnRule;
+        cfn.addPropertyOverride('EventPattern', pattern);
+        // Written as EventBridge takes it: CDK's own rendering would decide the quoting for us.
+        if (inputTransformer) cfn.addPropertyOverride('Targets.0.InputTransformer', inputTransformer);
+      }
+    }
     const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
       const name = `Flow${pascal(flow.id)}`;

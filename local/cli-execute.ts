@@ -158,7 +158,10 @@ export const execute = async (invocation: Invocation): Promise<number> => {
     case 'serve': {
       const port = invocation.values.port ?? 4010;
       // The unsubscribe endpoint beside the events one (4011 by default), so links in emails stay stable.
-      const runtime = await LocalRapport.start({ unsubscribePort: port === 0 ? 0 : port + 1 });
+      const runtime = await LocalRapport.start({
+        unsubscribePort: port === 0 ? 0 : port + 1,
+        shopifySource: invocation.values['shopify-source'],
+      });
       const { server, endpoint } = await startEventsEndpoint(runtime, port);
       announceStack(runtime, endpoint);
       try {

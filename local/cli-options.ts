@@ -149,6 +149,19 @@ const list = (placeholder: string, help: string): ValueOption<string[]> => ({
   },
 });
 
+const shopifySource = (help: string): ValueOption<string> => ({
+  kind: 'value',
+  placeholder: 'NAME',
+  help,
+  parse: (raw) => {
+    if (!/^aws\.partner\/shopify\.com\/[^/\s]+\/[^/\s]+$/.test(raw))
+      throw new UsageError(
+        `must be a partner event source such as aws.partner/shopify.com/4938271/rapport, got "${raw}"`,
+      );
+    return raw;
+  },
+});
+
 const port = (help: string): ValueOption<number> => ({
   kind: 'value',
   placeholder: 'PORT',
@@ -204,6 +217,9 @@ export const COMMANDS = {
     options: {
       port: port(
         'the EventBridge endpoint port (default 4010; 0 picks a free one); unsubscribe links are served on the next one',
+      ),
+      'shopify-source': shopifySource(
+        "create Shopify's partner event bus NAME (aws.partner/shopify.com/<app id>/<name>): PutEvents there with Source NAME and DetailType shopifyWebhook delivers webhooks as Shopify does",
       ),
     },
   }),

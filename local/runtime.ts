@@ -26,6 +26,7 @@ import {
   type PutEventsEntry,
   type PutEventsResultEntry,
   RequestTooLargeError,
+  transformInput,
 } from './runtime/bus.ts';
 import { VirtualClock } from './runtime/clock.ts';
 import { bindHandlers } from './runtime/handlers.ts';
@@ -90,6 +91,8 @@ export interface LocalRuntimeOptions {
   workflowsDir?: string;
   /** Deploy only these flows (a simulation of one flow). */
   onlyFlows?: string[];
+  /** Shopify's partner event source: its partner bus exists, with the stack's rules on it. */
+  shopifySource?: string | undefined;
 }
 
 export class LocalRapport {
@@ -140,7 +143,7 @@ export class LocalRapport {
 
   static async start(options: LocalRuntimeOptions = {}): Promise<LocalRapport> {
     const names = LOCAL_NAMES;
-    const stack = synthLocalStack(names, options);
+    const stack = synthLocalStack(names, { ...options, shopifyEventSource: options.shopifySource });
     const [dynamo, ses] = await Promise.all([
       startDynamoDbLocal(options.dynamoDbPort),
       startSesLocal(options.sesPort),
@@ -258,7 +261,11 @@ export class LocalRapport {
     const before = new Map(
       this.stack.machines.flatMap((m) => (m.flow ? [[m.flow.flowId, m.flow.revision]] : [])),
     );
-    const stack = synthLocalStack(this.names, { workflowsDir, onlyFlows: this.options.onlyFlows });
+    const stack = synthLocalStack(this.names, {
+      workflowsDir,
+      onlyFlows: this.options.onlyFlows,
+      shopifyEventSource: this.options.shopifySource,
+    });
     this.machines.register(stack);
     this.stack = stack;
     this.usesTimers = usesTimers(stack);
@@ -485,7 +492,8 @@ export class LocalRapport {
 
   /** Validates entries as EventBridge does, then starts every machine whose rule on that bus matches. */
   private deliver(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
-    return acceptEntries(entries, this.clock.now()).map(({ result, delivered }) => {
+    const partnerBus = this.options.shopifySource;
+    return acceptEntries(entries, this.clock.now(), { partnerBus }).map(({ result, delivered }) => {
       if (delivered) {
         if (delivered.bus === this.names.eventBusName) this.archive.push(delivered.event);
         this.route(delivered.bus, delivered.event);
@@ -495,10 +503,11 @@ export class LocalRapport {
   }
 
   private route(bus: string, event: BusEvent): void {
-    for (const arn of matchingTargets(this.stack, bus, event)) {
+    for (const { arn, inputTransformer } of matchingTargets(this.stack, bus, event)) {
+      const input = inputTransformer ? transformInput(inputTransformer, event) : event;
       const invoke = this.lambdas.get(arn);
-      if (invoke) this.invokeAsync(invoke, event);
-      else this.startExecution(arn, event);
+      if (invoke) this.invokeAsync(invoke, input);
+      else this.startExecution(arn, input);
     }
   }
 
@@ -506,7 +515,7 @@ export class LocalRapport {
    * A rule's function target: an asynchronous invocation, tried three times (Lambda's two retries),
    * then kept in the function's dead-letter queue.
    */
-  private invokeAsync(invoke: Invoke, event: BusEvent): void {
+  private invokeAsync(invoke: Invoke, event: unknown): void {
     this.queue.push(async () => {
       for (let attempt = 1; ; attempt++) {
         try {

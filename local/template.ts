@@ -56,7 +56,13 @@ export interface LocalRule {
   eventBusName?: string | undefined;
   pattern?: Record<string, unknown> | undefined;
   schedule?: string | undefined;
-  targets: { arn: string; input?: unknown }[];
+  targets: { arn: string; input?: unknown; inputTransformer?: LocalInputTransformer | undefined }[];
+}
+
+/** A target's input transformer, as EventBridge applies it (local/runtime/bus.ts). */
+export interface LocalInputTransformer {
+  paths: Record<string, string>;
+  template: string;
 }
 
 /** A configuration set publishing SES's events to EventBridge: which set, and which event types. */
@@ -161,11 +167,28 @@ export const readLocalStack = (raw: unknown, names: LocalNames): LocalStack => {
     pattern: z.record(z.string(), z.unknown()).optional().parse(resolve(resource.Properties.EventPattern)),
     schedule: z.string().optional().parse(resource.Properties.ScheduleExpression),
     targets: z
-      .array(z.object({ Arn: z.string(), Input: z.string().optional() }).passthrough())
+      .array(
+        z
+          .object({
+            Arn: z.string(),
+            Input: z.string().optional(),
+            InputTransformer: z
+              .object({
+                InputPathsMap: z.record(z.string(), z.string()).default({}),
+                InputTemplate: z.string(),
+              })
+              .optional(),
+          })
+          .passthrough(),
+      )
       .parse(resolve(resource.Properties.Targets ?? []))
       .map((target) => ({
         arn: target.Arn,
         input: target.Input ? (JSON.parse(target.Input) as unknown) : undefined,
+        inputTransformer: target.InputTransformer && {
+          paths: target.InputTransformer.InputPathsMap,
+          template: target.InputTransformer.InputTemplate,
+        },
       })),
   }));
 

@@ -19,12 +19,17 @@ export const LOCAL_NAMES: LocalNames = {
 
 export const synthLocalStack = (
   names: LocalNames,
-  options: { workflowsDir?: string | undefined; onlyFlows?: string[] | undefined },
+  options: {
+    workflowsDir?: string | undefined;
+    onlyFlows?: string[] | undefined;
+    shopifyEventSource?: string | undefined;
+  },
 ): LocalStack => {
   const { app, project } = buildApp({
     bundle: false,
     workflowsDir: options.workflowsDir,
     onlyFlows: options.onlyFlows,
+    shopifyEventSource: options.shopifyEventSource,
   });
   const stack = readLocalStack(app.synth().getStackByName(STACK_NAME).template, names);
   // What the bundle would carry, handed over as the environment (in process: no 4 KB limit).
