@@ -201,6 +201,25 @@ export class RapportStack extends Stack {
       signer.addEnvironment('UNSUBSCRIBE_KEY_SECRET_ARN', unsubscribeKey.secretArn);
     }
     sendEmail.addEnvironment('UNSUBSCRIBE_URL', unsubscribeUrl.url);
+    // The signed HTTPS API (docs/api.md): public by design, like the unsubscribe URL, since any
+    // platform must reach it without AWS credentials; the signature under this key is the credential.
+    const apiKey = new Secret(this, 'ApiKey', {
+      description:
+        'Rapport: the key(s) requests to the signed API are signed with (comma-separated while rotating)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(apiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The shop holds this key too, so it is rotated by hand in step with the shop: the secret holds NEW,OLD while senders move (docs/api.md).',
+    });
+    const api = fn('Api', 'functions/api.ts', Duration.minutes(1));
+    api.addEnvironment('RAPPORT_PROGRAM', programJson);
+    api.addEnvironment('API_KEY_SECRET_ARN', apiKey.secretArn);
+    api.addEnvironment('DEAD_LETTER_QUEUE_URL', deadLetters.queueUrl);
+    apiKey.grantRead(api);
+    deadLetters.grantSendMessages(api);
+    const apiUrl = api.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
     for (const fn of [
@@ -213,6 +232,7 @@ export class RapportStack extends Stack {
       redeem,
       unsubscribe,
       sesEvents,
+      api,
     ]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
@@ -312,7 +332,18 @@ export class RapportStack extends Stack {
       return stateMachine;
     };
 
-    machine('Ingest', project.ingest.definition, project.ingest.pattern, [recordEvent], shopBus);
+    const ingest = machine(
+      'Ingest',
+      project.ingest.definition,
+      project.ingest.pattern,
+      [recordEvent],
+      shopBus,
+    );
+    // The API applies an event as the bus does, by the Ingest machine, and waits for its answer.
+    api.addEnvironment('INGEST_MACHINE_ARN', ingest.stateMachineArn);
+    api.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:StartSyncExecution'], resources: [ingest.stateMachineArn] }),
+    );
     const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
       const name = `Flow${pascal(flow.id)}`;
@@ -465,6 +496,10 @@ export class RapportStack extends Stack {
     new CfnOutput(this, 'UnsubscribeUrl', {
       value: unsubscribeUrl.url,
       description: 'The one-click unsubscribe endpoint marketing emails link to',
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      value: apiUrl.url,
+      description: 'The signed HTTPS API: POST v1/events and the storefront routes (docs/api.md)',
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
   }
