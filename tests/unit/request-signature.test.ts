@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   computeSignature,
@@ -7,6 +8,7 @@ import {
   TOLERANCE_SECONDS,
   verifySignature,
 } from '../../functions/commons/request-signature.ts';
+import { fromRoot } from '../../infra/paths.ts';
 
 // The signed API's credential: what a client signs, and every way a request is refused.
 
@@ -25,6 +27,16 @@ describe('request signatures', () => {
     const expected = createHmac('sha256', KEY).update(`${T}.${BODY}`).digest('hex');
     expect(computeSignature(KEY, T, BODY)).toBe(expected);
     expect(signatureHeader(KEY, T, BODY)).toBe(`t=${T},v1=${expected}`);
+  });
+
+  it('gives the signature docs/api.md works through, so the example there can be checked against', () => {
+    const docs = readFileSync(fromRoot('docs/api.md'), 'utf8');
+    const key = /With the key `([^`]+)`/.exec(docs)?.[1] ?? '';
+    const t = Number(/at `t=(\d+)`/.exec(docs)?.[1]);
+    const body = /the body\n\n```json\n(.+)\n```/.exec(docs)?.[1] ?? '';
+    const documented = /is signed `v1=([0-9a-f]{64})`/.exec(docs)?.[1];
+    expect(body).toContain('"type":"customer.registered"');
+    expect(computeSignature(key, t, body)).toBe(documented);
   });
 
   it('accepts a request signed now, and one signed at the edge of the tolerance either way', () => {
