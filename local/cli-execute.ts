@@ -177,7 +177,7 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       // The unsubscribe endpoint beside the events one (4011 by default), so links in emails stay stable.
       const runtime = await LocalRapport.start({
         unsubscribePort: port === 0 ? 0 : port + 1,
-        apiPort: invocation.values['api-port'] ?? 4012,
+        apiPort: invocation.values['api-port'] ?? (port === 0 ? 0 : 4012),
       });
       const { server, endpoint } = await startEventsEndpoint(runtime, port);
       announceStack(runtime, endpoint);

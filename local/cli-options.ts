@@ -205,7 +205,7 @@ export const COMMANDS = {
       port: port(
         'the EventBridge endpoint port (default 4010; 0 picks a free one); unsubscribe links are served on the next one',
       ),
-      'api-port': port('the signed HTTPS API port (default 4012; 0 picks a free one)'),
+      'api-port': port('the signed HTTPS API port (default 4012, or a free one with --port 0; docs/api.md)'),
     },
   }),
   customer: command({
