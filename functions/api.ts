@@ -32,7 +32,8 @@ const eventsRoute: Route<RuntimeDeps> = {
   handle: async (request, deps) => {
     const { api, program } = deps;
     if (!api || !program) throw new Error('the Api function needs API_KEY(_SECRET_ARN) and RAPPORT_PROGRAM');
-    const requestId = request.headers['x-rapport-request-id'] ?? randomUUID();
+    // Names the request in its dead letters; the log lines carry Lambda's own request id.
+    const requestId = randomUUID();
     const answer = await ingestApiEvents(request.body, {
       ingest: api.ingest,
       rejections: api.rejections,
