@@ -66,6 +66,9 @@ export const keys = {
   /** Every identity's pause of marketing mail in one partition, so `rapport sending status` lists them. */
   sending: 'SENDING',
   sendingPause: (identity: string) => `PAUSE#${identity}`,
+  /** A signed API request seen (its digest), so a replay of it is refused: one partition each. */
+  request: (digest: string) => `REQUEST#${digest}`,
+  requestSeen: 'SEEN',
   indexTimer: (shard: number) => `TIMER#${shard}`,
   indexActivity: (shard: number) => `ACTIVITY#${shard}`,
   indexPointsDue: (shard: number) => `POINTSDUE#${shard}`,

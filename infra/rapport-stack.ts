@@ -200,6 +200,34 @@ export class RapportStack extends Stack {
       signer.addEnvironment('UNSUBSCRIBE_KEY_SECRET_ARN', unsubscribeKey.secretArn);
     }
     sendEmail.addEnvironment('UNSUBSCRIBE_URL', unsubscribeUrl.url);
+    // The signed HTTPS API (docs/api.md): public by design, like the unsubscribe URL, since any
+    // platform must reach it without AWS credentials; the signature under this key is the credential.
+    const apiKey = new Secret(this, 'ApiKey', {
+      description:
+        'Rapport: the key(s) requests to the signed API are signed with (comma-separated while rotating)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(apiKey).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'The shop holds this key too, so it is rotated by hand in step with the shop: the secret holds NEW,OLD while senders move (docs/api.md).',
+    });
+    // The signed HTTPS API: events from any platform, and the storefront's routes (so it carries
+    // the program, may issue coupons and publishes what a redemption does, as Storefront does).
+    const api = new RapportFunction(this, 'Api', {
+      entry: 'functions/api.ts',
+      environment,
+      program: project.program,
+      timeout: Duration.minutes(1),
+    });
+    systemBus.grantPutEventsTo(api);
+    couponKey.grantRead(api);
+    api.addEnvironment('COUPON_KEY_SECRET_ARN', couponKey.secretArn);
+    api.addEnvironment('API_KEY_SECRET_ARN', apiKey.secretArn);
+    api.addEnvironment('DEAD_LETTER_QUEUE_URL', deadLetters.queueUrl);
+    apiKey.grantRead(api);
+    deadLetters.grantSendMessages(api);
+    const apiUrl = api.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
     systemBus.grantPutEventsTo(recordEvent);
     const tableId = this.getLogicalId(table.node.defaultChild as never);
     for (const fn of [
@@ -212,6 +240,7 @@ export class RapportStack extends Stack {
       storefront,
       unsubscribe,
       sesEvents,
+      api,
     ]) {
       table.grantReadWriteData(fn);
       Validations.of(fn).acknowledge({
@@ -342,6 +371,11 @@ export class RapportStack extends Stack {
         if (inputTransformer) cfn.addPropertyOverride('Targets.0.InputTransformer', inputTransformer);
       }
     }
+    // The API applies an event as the bus does, by the Ingest machine, and waits for its answer.
+    api.addEnvironment('INGEST_MACHINE_ARN', ingest.stateMachineArn);
+    api.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:StartSyncExecution'], resources: [ingest.stateMachineArn] }),
+    );
     const flowMachines: Record<string, { arn: string; revision: string }> = {};
     for (const flow of project.flows) {
       const name = `Flow${pascal(flow.id)}`;
@@ -498,6 +532,10 @@ export class RapportStack extends Stack {
     new CfnOutput(this, 'UnsubscribeUrl', {
       value: unsubscribeUrl.url,
       description: 'The one-click unsubscribe endpoint marketing emails link to',
+    });
+    new CfnOutput(this, 'ApiUrl', {
+      value: apiUrl.url,
+      description: 'The signed HTTPS API: POST v1/events and the storefront routes (docs/api.md)',
     });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: deadLetters.queueUrl });
   }

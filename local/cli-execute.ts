@@ -30,6 +30,9 @@ import { removeStackFile, writeStackFile } from './stack-file.ts';
 
 const out = (line = '') => process.stdout.write(`${line}\n`);
 
+/** Where `rapport serve` leaves the signed API's key for this stack. */
+const API_KEY_FILE = fromRoot('.rapport/api-key');
+
 const print = ({ code, stdout, stderr }: CommandResult): number => {
   for (const line of stdout) out(line);
   if (stderr.length > 0) process.stderr.write(`${stderr.join('\n')}\n`);
@@ -75,6 +78,16 @@ const serveBanner = (events: string, runtime: LocalRapport) => {
   out(`  DynamoDB Local        ${runtime.dynamo.endpoint}  (table ${runtime.names.tableName})`);
   out(`  SES inbox             ${runtime.ses.endpoint}`);
   out(`  Unsubscribe endpoint  ${runtime.unsubscribeUrl}u/TOKEN  (the links in the emails)`);
+  if (runtime.apiUrl) {
+    out(`  Signed API            ${runtime.apiUrl}v1/events  (docs/api.md; key in ${API_KEY_FILE})`);
+    out(`    body='{"id":"e-1","type":"customer.registered","detail":{...}}'; t=$(date +%s)`);
+    out(
+      `    sig=$(printf '%s.%s' "$t" "$body" | openssl dgst -sha256 -hmac "$(cat ${API_KEY_FILE})" -r | cut -d' ' -f1)`,
+    );
+    out(
+      `    curl -s ${runtime.apiUrl}v1/events -H "Rapport-Signature: t=$t,v1=$sig" -H 'content-type: application/json' -d "$body"`,
+    );
+  }
   out(`  Rejected events       .rapport/rejected.ndjson`);
   out('Press Ctrl-C to stop.');
 };
@@ -87,7 +100,9 @@ const waitForever = (runtime: LocalRapport) =>
   });
 
 /** Tells `rapport customer` where the stack is while it is up; the caller removes it on stop. */
-const announceStack = (runtime: LocalRapport, eventsEndpoint: string) =>
+const announceStack = (runtime: LocalRapport, eventsEndpoint: string) => {
+  // The signed API's key for this stack, readable by this user only; a new stack makes a new one.
+  writeFileSync(API_KEY_FILE, runtime.apiKey, { mode: 0o600 });
   writeStackFile({
     pid: process.pid,
     dynamoDbEndpoint: runtime.dynamo.endpoint,
@@ -96,8 +111,10 @@ const announceStack = (runtime: LocalRapport, eventsEndpoint: string) =>
     eventsEndpoint,
     sesEndpoint: runtime.ses.endpoint,
     unsubscribeUrl: runtime.unsubscribeUrl,
+    ...(runtime.apiUrl ? { apiUrl: runtime.apiUrl, apiKeyFile: API_KEY_FILE } : {}),
     startedAt: new Date().toISOString(),
   });
+};
 
 export const execute = async (invocation: Invocation): Promise<number> => {
   switch (invocation.name) {
@@ -161,6 +178,7 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       const runtime = await LocalRapport.start({
         unsubscribePort: port === 0 ? 0 : port + 1,
         shopifySource: invocation.values['shopify-source'],
+        apiPort: invocation.values['api-port'] ?? (port === 0 ? 0 : 4012),
       });
       const { server, endpoint } = await startEventsEndpoint(runtime, port);
       announceStack(runtime, endpoint);

@@ -221,6 +221,7 @@ export const COMMANDS = {
       'shopify-source': shopifySource(
         "create Shopify's partner event bus NAME (aws.partner/shopify.com/<app id>/<name>): PutEvents there with Source NAME and DetailType shopifyWebhook delivers webhooks as Shopify does",
       ),
+      'api-port': port('the signed HTTPS API port (default 4012, or a free one with --port 0; docs/api.md)'),
     },
   }),
   customer: command({

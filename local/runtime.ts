@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { appendFileSync, createWriteStream, mkdirSync, type WriteStream, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { NotFoundError } from '#domain/errors.ts';
 import { TIMER_SHARDS } from '#domain/journeys.ts';
+import type { IngestRun } from '#domain/use-cases/api-events.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
 import { DynamoDbStore } from '#functions/adapters/dynamodb-journey-store.ts';
 import type { RuntimeDeps } from '#functions/commons/runtime.ts';
@@ -61,6 +62,9 @@ export {
   VirtualClock,
 };
 
+/** What a function URL takes (6 MB): the Api function answers bodies over its own 1 MB limit itself. */
+const API_REQUEST_LIMIT_BYTES = 6 * 1024 * 1024;
+
 export interface DeadLetter {
   queueUrl: string;
   body: unknown;
@@ -87,6 +91,8 @@ export interface LocalRuntimeOptions {
   sesPort?: number;
   /** The port of the Unsubscribe function's URL on localhost (default: a free one). */
   unsubscribePort?: number;
+  /** The port of the signed API (the Api function's URL) on localhost (default: a free one). */
+  apiPort?: number;
   /** Another workflows folder (simulations, tests); default workflows/. */
   workflowsDir?: string;
   /** Deploy only these flows (a simulation of one flow). */
@@ -119,6 +125,12 @@ export class LocalRapport {
   private unsubscribeServer?: Server;
   /** SES's event publishing, where the template's configuration set publishes to EventBridge. */
   private sesEvents?: LocalSesEvents;
+  // ---- the signed API (functions/api.ts), on its own localhost port
+  /** The signed API's key for this stack (no Secrets Manager locally): sign requests with it. */
+  readonly apiKey = randomBytes(32).toString('base64url');
+  /** The Api function's URL on localhost. */
+  apiUrl = '';
+  private apiServer?: Server;
 
   private constructor(
     public stack: LocalStack,
@@ -173,10 +185,21 @@ export class LocalRapport {
       );
       runtime.unsubscribeServer = server;
       runtime.unsubscribeUrl = url;
+      const api = await startFunctionUrl(
+        (event) => runtime.invoke('Api', event),
+        options.apiPort,
+        API_REQUEST_LIMIT_BYTES,
+      ).catch((error: unknown) => {
+        server.close();
+        throw error;
+      });
+      runtime.apiServer = api.server;
+      runtime.apiUrl = api.url;
       try {
         await runtime.bind();
       } catch (error) {
         server.close();
+        api.server.close();
         throw error;
       }
       return runtime;
@@ -231,13 +254,15 @@ export class LocalRapport {
         return sesEvents ? { ...decorated, mailer: sesEvents.wrap(decorated.mailer) } : decorated;
       },
       invoked: (id) => this.invocations.set(id, (this.invocations.get(id) ?? 0) + 1),
+      api: {
+        key: this.apiKey,
+        ingest: { run: (envelope) => this.runIngestSync(envelope) },
+        rejections: { keep: async (letter) => this.keepDeadLetter(this.names.deadLetterQueueUrl, letter) },
+      },
     });
     const integrations = serviceIntegrations({
       publish: (entries) => this.publishAsSystem(entries),
-      deadLetter: (queueUrl, body) => {
-        this.deadLetters.push({ queueUrl, body });
-        appendFileSync(this.rejectedFile, `${JSON.stringify(body)}\n`);
-      },
+      deadLetter: (queueUrl, body) => this.keepDeadLetter(queueUrl, body),
     });
     const decorateIntegration = this.options.decorateIntegration;
     if (decorateIntegration) {
@@ -308,6 +333,26 @@ export class LocalRapport {
   /** flow@revision -> the machine that runs it: continuations run on the revision they entered. */
   get revisions(): ReadonlyMap<string, string> {
     return this.machines.revisions;
+  }
+
+  private keepDeadLetter(queueUrl: string, body: unknown): void {
+    this.deadLetters.push({ queueUrl, body });
+    appendFileSync(this.rejectedFile, `${JSON.stringify(body)}\n`);
+  }
+
+  /**
+   * StartSyncExecution on the Ingest machine, as the Api function calls it: run at once (not queued
+   * behind the bus's executions), answered with its end. The flows it publishes to run as usual.
+   */
+  async runIngestSync(input: unknown): Promise<IngestRun> {
+    const bound = this.machines.get(this.machineArn('Ingest'));
+    if (!bound) throw new NotFoundError('no Ingest state machine is deployed');
+    const record = await runExecution(bound, input, true);
+    if (!record) throw new Error('a traced execution gave no record');
+    if (record.status === 'FAILED' || this.options.trace) this.executions.push(record);
+    return record.status === 'SUCCEEDED'
+      ? { status: 'succeeded', output: record.output }
+      : { status: 'failed', error: record.errorName ?? 'States.Runtime', cause: record.error };
   }
 
   /** Starts a flow execution on a given revision, as StartExecution on a published version does. */
@@ -557,12 +602,14 @@ export class LocalRapport {
     await Promise.all([
       this.dynamo.stop(),
       this.ses.stop(),
-      new Promise<void>((resolve) => {
-        const server = this.unsubscribeServer;
-        if (!server) return resolve();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+      ...[this.unsubscribeServer, this.apiServer].map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            if (!server) return resolve();
+            server.closeAllConnections();
+            server.close(() => resolve());
+          }),
+      ),
       new Promise<void>((resolve) => this.log.end(() => resolve())),
     ]);
   }

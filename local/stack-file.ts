@@ -17,6 +17,9 @@ const stackInfo = z.object({
   sesEndpoint: z.url(),
   /** The unsubscribe endpoint (the Unsubscribe function's URL) that locally sent emails link to. */
   unsubscribeUrl: z.url().optional(),
+  /** The signed API, and the file holding this stack's key to sign requests with. */
+  apiUrl: z.url().optional(),
+  apiKeyFile: z.string().optional(),
   startedAt: z.string(),
 });
 export type StackInfo = z.infer<typeof stackInfo>;

@@ -511,6 +511,11 @@ export const sendingPauseItem = z.object({
   resumedAt: optionalString,
 });
 
+// ---- the signed API ------------------------------------------------------------------------------
+
+/** A signed request the API took: a second one with the same signed content is a replay. */
+export const requestSeenItem = z.object({ seenAt: z.string(), ttl: z.number().int() });
+
 // ---- the kinds ----------------------------------------------------------------------------------
 
 /** A key pattern: `{name}` marks a part (built by calling the table design's key function with it). */
@@ -568,6 +573,7 @@ export const ITEM_KINDS = {
     schema: sesFeedbackItem,
   },
   'sending-pause': { pk: keys.sending, sk: keys.sendingPause(part('identity')), schema: sendingPauseItem },
+  'request-seen': { pk: keys.request(part('digest')), sk: keys.requestSeen, schema: requestSeenItem },
 } as const;
 
 export type ItemKind = keyof typeof ITEM_KINDS;

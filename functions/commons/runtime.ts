@@ -4,6 +4,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SFNClient } from '@aws-sdk/client-sfn';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import * as z from 'zod';
 import type { BroadcastStarter, ProfileScanner } from '#domain/broadcast.ts';
 import type {
@@ -21,11 +22,14 @@ import type {
   Signer,
 } from '#domain/ports.ts';
 import { type Program, programSchema } from '#domain/program.ts';
+import type { EventIngest, RejectedEvents } from '#domain/use-cases/api-events.ts';
 import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
+import { apiKeysFromSecret } from '../adapters/api-keys.ts';
 import type { CapacityMeter } from '../adapters/dynamodb-customer-store.ts';
 import { DynamoDbPrivacyStore } from '../adapters/dynamodb-privacy-store.ts';
 import { DynamoDbProfileScanner } from '../adapters/dynamodb-profile-scanner.ts';
 import { DynamoDbReputationStore } from '../adapters/dynamodb-reputation-store.ts';
+import { DynamoDbSeenRequests, type SeenRequests } from '../adapters/dynamodb-seen-requests.ts';
 import { EventBridgePublisher } from '../adapters/eventbridge-publisher.ts';
 import { HmacSigner, secretKey } from '../adapters/hmac-signer.ts';
 import { S3ExportSink } from '../adapters/s3-export-sink.ts';
@@ -33,8 +37,10 @@ import { SesMailer } from '../adapters/ses-mailer.ts';
 import { StepFunctionsBroadcastStarter } from '../adapters/sfn-broadcast-starter.ts';
 import { StepFunctionsJourneyStarter } from '../adapters/sfn-journey-starter.ts';
 import { StepFunctionsSweepFanOut } from '../adapters/sfn-sweep-fan-out.ts';
-import { SqsDeadLetters } from '../adapters/sqs-dead-letters.ts';
+import { StepFunctionsSyncIngest } from '../adapters/sfn-sync-ingest.ts';
+import { SqsDeadLetters, SqsRejectedEvents } from '../adapters/sqs-dead-letters.ts';
 import { createObservability, type Logger, type Metrics } from './observability.ts';
+import { parseKeys } from './request-signature.ts';
 
 // Everything a handler needs from the outside, built once per cold start from the environment.
 
@@ -96,6 +102,13 @@ export const environmentSchema = z.object({
   EXPORT_BUCKET_NAME: z.string().min(1).optional(),
   /** How long the dead-letter queue keeps a message: when an erased customer's copies are gone. */
   DEAD_LETTER_RETENTION_DAYS: z.coerce.number().int().positive().default(14),
+  // The signed API (functions/api.ts): its keys, the machine it applies events with, where it
+  // keeps the events it refuses.
+  API_KEY_SECRET_ARN: z.string().min(1).optional(),
+  /** The keys themselves (one, or several separated by commas), where there is no Secrets Manager. */
+  API_KEY: z.string().min(32, 'API_KEY must be at least 32 characters').optional(),
+  INGEST_MACHINE_ARN: z.string().min(1).optional(),
+  DEAD_LETTER_QUEUE_URL: z.string().min(1).optional(),
 });
 
 /**
@@ -104,6 +117,15 @@ export const environmentSchema = z.object({
  */
 declare const __RAPPORT_PROGRAM__: string | undefined;
 const BUNDLED_PROGRAM = typeof __RAPPORT_PROGRAM__ === 'string' ? __RAPPORT_PROGRAM__ : undefined;
+/** What only the signed API uses. */
+export interface ApiDeps {
+  keys: () => Promise<string[]>;
+  seen: SeenRequests;
+  ingest: EventIngest;
+  rejections: RejectedEvents;
+  /** Signatures are fresh by real time, also where the business clock is virtual (the local stack). */
+  wallClock: () => Date;
+}
 
 export interface RuntimeDeps {
   store: CustomerStore & JourneyStore & PrivacyStore & CouponBook;
@@ -130,6 +152,8 @@ export interface RuntimeDeps {
   unsubscribe: { signer: Signer; baseUrl?: string | undefined };
   defaultTimeZone: string;
   program?: Program | undefined;
+  /** Where API_KEY or API_KEY_SECRET_ARN is set (the Api function). */
+  api?: ApiDeps | undefined;
 }
 
 export const systemClock: Clock = {
@@ -151,6 +175,9 @@ export interface RuntimeOverrides {
   fanOut?: SweepFanOut;
   deadLetters?: DeadLetterStore;
   exports?: ExportSink;
+  /** The Api function's ingest and dead letters (locally, the runtime's machine and file). */
+  ingest?: EventIngest;
+  rejections?: RejectedEvents;
 }
 
 const localCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -236,6 +263,42 @@ export const createRuntime = (
         : missingBus),
     defaultTimeZone: config.DEFAULT_TIME_ZONE,
     program: config.RAPPORT_PROGRAM,
+    api: apiDeps(config, overrides, local(overrides.dynamoDbEndpoint)),
+  };
+};
+
+const apiDeps = (
+  config: z.infer<typeof environmentSchema>,
+  overrides: RuntimeOverrides,
+  endpoint: Record<string, unknown>,
+): ApiDeps | undefined => {
+  const localKeys = config.API_KEY;
+  const secretArn = config.API_KEY_SECRET_ARN;
+  if (!localKeys && !secretArn) return undefined;
+  const missing = (name: string) => () => Promise.reject(new Error(`${name} is not set for this function`));
+  const keys = localKeys
+    ? () => Promise.resolve(parseKeys(localKeys))
+    : apiKeysFromSecret(new SecretsManagerClient({}), secretArn ?? '');
+  const ingestArn = config.INGEST_MACHINE_ARN;
+  const queueUrl = config.DEAD_LETTER_QUEUE_URL;
+  return {
+    keys,
+    seen: new DynamoDbSeenRequests(
+      new DynamoDBClient({ ...endpoint, maxAttempts: 5 }),
+      config.TABLE_NAME,
+      overrides.meter,
+    ),
+    ingest:
+      overrides.ingest ??
+      (ingestArn
+        ? new StepFunctionsSyncIngest(new SFNClient({}), ingestArn)
+        : { run: missing('INGEST_MACHINE_ARN') }),
+    rejections:
+      overrides.rejections ??
+      (queueUrl
+        ? new SqsRejectedEvents(new SQSClient({}), queueUrl)
+        : { keep: missing('DEAD_LETTER_QUEUE_URL') }),
+    wallClock: () => new Date(),
   };
 };
 

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import type { BroadcastStarter } from '#domain/broadcast.ts';
 import type { DeadLetterStore, EventPublisher, ExportSink, JourneyStarter } from '#domain/ports.ts';
+import type { EventIngest, RejectedEvents } from '#domain/use-cases/api-events.ts';
 import type { SweepFanOut } from '#domain/use-cases/sweep.ts';
 import type { CapacityMeter } from '#functions/adapters/dynamodb-customer-store.ts';
 import { createObservability } from '#functions/commons/observability.ts';
@@ -40,6 +41,8 @@ export interface HandlerBindings {
   decorate?: ((deps: RuntimeDeps, functionLogicalId: string) => RuntimeDeps) | undefined;
   /** Counts each invocation by the function's logical id. */
   invoked: (functionLogicalId: string) => void;
+  /** The signed API: its key (the stack's own) and the Ingest machine run synchronously. */
+  api: { key: string; ingest: EventIngest; rejections: RejectedEvents };
 }
 
 /** Function ARN -> its handler, invoked as Lambda invokes it. */
@@ -57,6 +60,7 @@ export const bindHandlers = async (
     const environment = { ...fn.environment };
     if (environment.COUPON_KEY_SECRET_ARN) environment.COUPON_KEY = couponKey;
     if (environment.UNSUBSCRIBE_KEY_SECRET_ARN) environment.UNSUBSCRIBE_KEY = unsubscribeKey;
+    if (environment.API_KEY_SECRET_ARN) environment.API_KEY = bindings.api.key;
     // The template names the function URL AWS will give; locally it is the localhost server's.
     if (environment.UNSUBSCRIBE_URL) environment.UNSUBSCRIBE_URL = bindings.unsubscribeUrl;
     const module: unknown = await import(pathToFileURL(fromRoot(fn.entry)).href);
@@ -76,6 +80,8 @@ export const bindHandlers = async (
       publisher: bindings.publisher(fn.environment.EVENT_BUS_NAME),
       deadLetters: bindings.deadLetters,
       exports: bindings.exports,
+      ingest: bindings.api.ingest,
+      rejections: bindings.api.rejections,
     });
     if (bindings.decorate) deps = bindings.decorate(deps, fn.logicalId);
     const handler = module.createHandler(() => deps);

@@ -20,6 +20,8 @@ export interface ExecutionRecord {
   status: 'SUCCEEDED' | 'FAILED';
   output?: unknown;
   error?: string | undefined;
+  /** The failed execution's error name (a Fail state's `Error`: IngestFailed), as DescribeExecution gives it. */
+  errorName?: string | undefined;
   /** The states entered, in order: the ASL path the execution took. */
   path: string[];
   /** How often each state was retried by its Retry clause. */
@@ -167,6 +169,10 @@ export const runExecution = async (
   } catch (error) {
     await collecting.catch(() => undefined);
     if (overLimit) return limitExceeded();
-    return failed(error instanceof ExecutionError || error instanceof Error ? error.message : String(error));
+    const record = failed(
+      error instanceof ExecutionError || error instanceof Error ? error.message : String(error),
+    );
+    const cause = error instanceof Error ? error.cause : undefined;
+    return cause instanceof Error ? { ...record, errorName: cause.name } : record;
   }
 };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { describe, expect, it } from 'vitest';
+import { signatureHeader } from '../../functions/commons/request-signature.ts';
 import { parseCdnow } from '../../local/cdnow.ts';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/emulators.ts';
 import { readStackFile, STACK_FILE } from '../../local/stack-file.ts';
@@ -182,6 +183,30 @@ describe('rapport serve and rapport customer', () => {
         'Customer served-1: Grace Hopper <grace@example.com>  (table rapport-local)',
       );
       expect(found.stdout).toMatch(/^ {4}welcome +hello +welcome +sent /m);
+
+      // The signed API beside it, with the stack's key where the stack file says.
+      if (!stack.apiUrl || !stack.apiKeyFile) throw new Error('serve announced no signed API');
+      const body = JSON.stringify({
+        id: 'reg-served-2',
+        type: 'customer.registered',
+        detail: {
+          version: 1,
+          customerId: 'served-2',
+          email: 'ada@example.com',
+          name: 'Ada Lovelace',
+          registeredAt: '2026-01-05T10:00:00Z',
+        },
+      });
+      const key = readFileSync(stack.apiKeyFile, 'utf8');
+      const signed = await fetch(`${stack.apiUrl}v1/events`, {
+        method: 'POST',
+        headers: { 'rapport-signature': signatureHeader(key, Math.floor(Date.now() / 1000), body) },
+        body,
+      });
+      expect(signed.status).toBe(200);
+      expect((await rapport(['customer', 'served-2'])).stdout).toContain(
+        'Customer served-2: Ada Lovelace <ada@example.com>',
+      );
 
       serve.kill('SIGINT');
       expect(await exited).toBe(0);

@@ -43,6 +43,7 @@ describe('the CDK stack', () => {
       'functions/ses-events.ts',
       'functions/storefront.ts',
       'functions/unsubscribe.ts',
+      'functions/api.ts',
     ]);
     for (const fn of Object.values(functions)) {
       expect(fn.Properties).toMatchObject({
@@ -60,6 +61,7 @@ describe('the CDK stack', () => {
     expect(carrying.map((fn) => fn.Metadata['rapport:entry'])).toEqual([
       'functions/storefront.ts',
       'functions/unsubscribe.ts',
+      'functions/api.ts',
     ]);
     // In the bundle, not the environment: no 4 KB limit on the program.
     for (const fn of functions) expect(fn.Properties.Environment.Variables.RAPPORT_PROGRAM).toBeUndefined();
@@ -205,12 +207,13 @@ describe('the CDK stack', () => {
     return Object.keys(secrets)[0] ?? '';
   };
 
-  it('generates the coupon key in Secrets Manager and lets only the two coupon issuers read it', () => {
-    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+  it('generates the coupon key in Secrets Manager and lets only the coupon issuers read it', () => {
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(3);
     const secretId = secretNamed('Rapport: the key coupon codes are signed with');
     expect(secretUse('COUPON_KEY_SECRET_ARN', secretId)).toEqual([
       'functions/journey.ts',
       'functions/storefront.ts',
+      'functions/api.ts',
     ]);
   });
 
@@ -222,16 +225,60 @@ describe('the CDK stack', () => {
     ]);
   });
 
-  it('serves the unsubscribe endpoint on a public function URL that the mailer links to', () => {
-    const urls = Object.values(template.findResources('AWS::Lambda::Url'));
+  /** The function URL (id and resource) that targets a function. */
+  const urlOf = (functionId: string) => {
+    const urls = Object.entries(template.findResources('AWS::Lambda::Url')).filter(
+      ([, url]) =>
+        JSON.stringify(url.Properties.TargetFunctionArn) ===
+        JSON.stringify({ 'Fn::GetAtt': [functionId, 'Arn'] }),
+    );
     expect(urls).toHaveLength(1);
+    return urls[0] ?? ['', undefined];
+  };
+  const functionIdOf = (entry: string) =>
+    Object.entries(template.findResources('AWS::Lambda::Function')).find(
+      ([, fn]) => fn.Metadata['rapport:entry'] === entry,
+    )?.[0] ?? '';
+
+  it('serves the signed API on a public function URL, with a key only it reads, named in the outputs', () => {
+    expect(Object.keys(template.findResources('AWS::Lambda::Url'))).toHaveLength(2);
+    const apiId = functionIdOf('functions/api.ts');
+    const [urlId, url] = urlOf(apiId);
+    // The signature is the credential: any platform must reach it without AWS credentials.
+    expect(url?.Properties.AuthType).toBe('NONE');
+    const secretId = secretNamed(
+      'Rapport: the key(s) requests to the signed API are signed with (comma-separated while rotating)',
+    );
+    expect(secretUse('API_KEY_SECRET_ARN', secretId)).toEqual(['functions/api.ts']);
+    expect(template.findOutputs('ApiUrl').ApiUrl?.Value).toEqual({ 'Fn::GetAtt': [urlId, 'FunctionUrl'] });
+  });
+
+  it('lets the API start synchronous executions of the Ingest machine and of no other', () => {
+    const apiId = functionIdOf('functions/api.ts');
+    const functions = template.findResources('AWS::Lambda::Function');
+    const variables = functions[apiId]?.Properties.Environment.Variables;
+    const ingestId = Object.keys(template.findResources('AWS::StepFunctions::StateMachine')).find((id) =>
+      id.startsWith('Ingest'),
+    );
+    expect(variables.INGEST_MACHINE_ARN).toEqual({ Ref: ingestId });
+    const statements = Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
+    );
+    const syncStarts = statements.filter((s) =>
+      JSON.stringify(s.Action).includes('states:StartSyncExecution'),
+    );
+    expect(syncStarts.map((s) => s.Resource)).toEqual([{ Ref: ingestId }]);
+    expect(functions[apiId]?.Metadata['rapport:program']).toBe(true);
+  });
+
+  it('serves the unsubscribe endpoint on a public function URL that the mailer links to', () => {
     const functions = template.findResources('AWS::Lambda::Function');
     const [unsubscribeId] = Object.entries(functions).find(
       ([, fn]) => fn.Metadata['rapport:entry'] === 'functions/unsubscribe.ts',
     ) ?? [''];
-    const urlId = Object.keys(template.findResources('AWS::Lambda::Url'))[0];
+    const [urlId, url] = urlOf(unsubscribeId);
     // Public by design: mailbox providers POST the one-click unsubscribe with no credentials.
-    expect(urls[0]?.Properties).toMatchObject({
+    expect(url?.Properties).toMatchObject({
       AuthType: 'NONE',
       TargetFunctionArn: { 'Fn::GetAtt': [unsubscribeId, 'Arn'] },
     });

@@ -24,7 +24,7 @@ describe('a program with a large rewards catalog', () => {
     expect(project.program.rewards).toHaveLength(LARGE_CATALOG_SIZE);
     expect(JSON.stringify(project.program).length).toBeGreaterThan(3000);
     const functions = Object.values(Template.fromStack(stack).findResources('AWS::Lambda::Function'));
-    expect(functions.filter((fn) => fn.Metadata['rapport:program'] === true)).toHaveLength(2);
+    expect(functions.filter((fn) => fn.Metadata['rapport:program'] === true)).toHaveLength(3);
     for (const fn of functions) expect(fn.Properties.Environment.Variables.RAPPORT_PROGRAM).toBeUndefined();
   }, 60_000);
 });

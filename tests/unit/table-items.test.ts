@@ -310,6 +310,17 @@ const samples: Record<ItemKind, { raw: Record<string, unknown>; field: string; b
     field: 'status',
     broken: 'halted',
   },
+  'request-seen': {
+    raw: {
+      pk: keys.request('9f86d081'),
+      sk: keys.requestSeen,
+      type: 'request-seen',
+      seenAt: at,
+      ttl: 1772360000,
+    },
+    field: 'ttl',
+    broken: 'soon',
+  },
 };
 
 const withField = (raw: Record<string, unknown>, path: string, value: unknown) => {
