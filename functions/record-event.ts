@@ -8,6 +8,7 @@ import { isShopifyEnvelope, mapShopifyEvent } from '#domain/shopify.ts';
 import { resolveJourneys } from '#domain/use-cases/journeys.ts';
 import { flushOutbox } from '#domain/use-cases/points.ts';
 import { recordEvent } from '#domain/use-cases/record-event.ts';
+import { redeemCoupon } from '#domain/use-cases/storefront.ts';
 import { observeInvocation, parseInput, rejectInvalidEvents } from './commons/middleware.ts';
 import { createRuntime, lazy, type RuntimeDeps } from './commons/runtime.ts';
 
@@ -53,6 +54,10 @@ export const createHandler = (runtime: () => RuntimeDeps) =>
       const fact = factKey(parsed);
       // Tier changes this event caused go out now; a crash leaves them in the outbox for the sweeper.
       if (result.outbox) await flushOutbox(customerId, { ...deps, program });
+      // A Rapport coupon used at checkout is marked used by the order, once however often it comes.
+      if (parsed.type === 'order.placed')
+        for (const code of parsed.detail.discountCodes ?? [])
+          await redeemCoupon(code, parsed.detail.orderId, parsed.detail.placedAt, deps);
       // Exits, goals and waits for this event, before any flow sees it.
       const journeys = await resolveJourneys(
         {

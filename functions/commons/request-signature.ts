@@ -22,6 +22,17 @@ const MAX_HEADER_LENGTH = 1024;
 export const computeSignature = (key: string, timestamp: number, body: Uint8Array | string): string =>
   createHmac('sha256', key).update(`${timestamp}.`).update(body).digest('hex');
 
+/**
+ * What a request signs after its time: its body; a request without one (a read) signs its method
+ * and target instead (`GET /v1/coupons/RWD-7KQ2M9XPTA`), so a read's signature is good for that
+ * read alone, never for another path.
+ */
+export const signedContent = (
+  method: string,
+  target: string,
+  body: Uint8Array | string,
+): Uint8Array | string => (body.length > 0 ? body : `${method.toUpperCase()} ${target}`);
+
 /** The header a client sends: one v1 per key it signs with (two while a key is rotated). */
 export const signatureHeader = (
   keys: string | readonly string[],

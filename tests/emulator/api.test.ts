@@ -251,9 +251,40 @@ describe('the signed HTTPS API on the local stack', () => {
     expect((await refusal(missing)).reason).toBe('path: no route /v1/nothing');
     const t = nowSeconds();
     const get = await fetch(url(), {
-      headers: { 'rapport-signature': signatureHeader(runtime.apiKey, t, '') },
+      headers: { 'rapport-signature': signatureHeader(runtime.apiKey, t, 'GET /v1/events') },
     });
     expect(get.status).toBe(405);
     expect(get.headers.get('allow')).toBe('POST');
+  });
+  it('serves the storefront: points adjusted, a reward redeemed, its coupon marked used by the order that names it', async () => {
+    // A read signs its method and path, as it has no body.
+    const get = (path: string, signed = path) =>
+      fetch(url(path), {
+        headers: { 'rapport-signature': signatureHeader(runtime.apiKey, nowSeconds(), `GET /${signed}`) },
+      });
+    expect((await post(JSON.stringify(registration('s-1')))).status).toBe(200);
+    const adjust = JSON.stringify({ points: 600, reason: 'Goodwill', actor: 'agent:kim', requestId: 't-1' });
+    expect((await post(adjust, undefined, 'v1/customers/s-1/adjustments')).status).toBe(201);
+    const redeem = JSON.stringify({ rewardId: 'five-off', requestId: 'r-1' });
+    const redeemed = await post(redeem, undefined, 'v1/customers/s-1/redemptions');
+    expect(redeemed.status).toBe(201);
+    const { coupon } = z.object({ coupon: z.object({ code: z.string() }) }).parse(await redeemed.json());
+    const checked = await get(`v1/coupons/${coupon.code}`);
+    expect(await checked.json()).toMatchObject({ code: coupon.code, valid: true, customerId: 's-1' });
+    // The same read again in the same second is answered; its signature is good for no other path.
+    expect((await get(`v1/coupons/${coupon.code}`)).status).toBe(200);
+    expect((await get('v1/customers/a-1/loyalty', `v1/coupons/${coupon.code}`)).status).toBe(401);
+
+    const used = order('s-1', 'so-1', { discountCodes: [coupon.code.toLowerCase(), 'SHOP-OWN-10'] });
+    expect((await answer(await post(JSON.stringify(used)))).results[0]?.status).toBe('accepted');
+    const after = await get(`v1/coupons/${coupon.code}`);
+    expect(await after.json()).toMatchObject({
+      valid: false,
+      reason: 'redeemed',
+      redeemed: { orderId: 'so-1' },
+    });
+    const status = await get('v1/customers/s-1/loyalty');
+    // 100 for signing up, 600 from customer service, 500 spent on the coupon.
+    expect(await status.json()).toMatchObject({ points: { available: 200 } });
   });
 });
