@@ -43,6 +43,7 @@ const eventsRoute: Route<RuntimeDeps> = {
       ingest: api.ingest,
       rejections: api.rejections,
       context: { now: deps.clock.now(), limits: program.limits },
+      program,
       requestId,
       onRunError: (error, event) =>
         deps.logger.error('ingest not started', {

@@ -1,6 +1,8 @@
 import * as z from 'zod';
 import { InvalidEventError } from '../errors.ts';
 import { type CommerceEvent, type EventContext, parseCommerceEvent } from '../events.ts';
+import type { Program } from '../program.ts';
+import { checkAgainstProgram } from './record-event.ts';
 
 // POST /v1/events on the signed API: one canonical event `{ id, type, detail }` or a batch
 // `{ events: [...] }`. Each event becomes the EventBridge envelope the bus would deliver and is
@@ -40,6 +42,8 @@ export interface ApiEventsDeps {
   ingest: EventIngest;
   rejections: RejectedEvents;
   context: EventContext;
+  /** The program's own refusals (currency, topics) are checked with the batch, before any is applied. */
+  program?: Program | undefined;
   /** Names the request in dead letters and logs. */
   requestId: string;
   /** Runs of the machine at once: events of one customer always run one after another, in order. */
@@ -104,7 +108,7 @@ type Checked =
   | { ok: true; index: number; envelope: ApiEnvelope; event: CommerceEvent }
   | { ok: false; index: number; result: EventResult };
 
-const check = (raw: unknown, index: number, context: EventContext): Checked => {
+const check = (raw: unknown, index: number, context: EventContext, program?: Program): Checked => {
   const rejected = (field: string, reason: string, id?: string, type?: string): Checked => ({
     ok: false,
     index,
@@ -138,7 +142,9 @@ const check = (raw: unknown, index: number, context: EventContext): Checked => {
       type,
     );
   try {
-    return { ok: true, index, envelope, event: parseCommerceEvent(envelope, context) };
+    const event = parseCommerceEvent(envelope, context);
+    if (program) checkAgainstProgram(event, program);
+    return { ok: true, index, envelope, event };
   } catch (error) {
     if (!(error instanceof InvalidEventError)) throw error;
     return rejected(clientField(error.field ?? 'event'), clientReason(error.message), id, type);
@@ -201,7 +207,7 @@ const statusOf = (results: readonly EventResult[]): number => {
 export const ingestApiEvents = async (body: unknown, deps: ApiEventsDeps): Promise<EventsAnswer> => {
   const events = eventsOf(body);
   if (typeof events === 'string') return { kind: 'bad-request', reason: events };
-  const checked = events.map((raw, index) => check(raw, index, deps.context));
+  const checked = events.map((raw, index) => check(raw, index, deps.context, deps.program));
   const refused = checked.flatMap((c) => (c.ok ? [] : [c]));
   if (refused.length > 0) {
     await Promise.all(

@@ -131,6 +131,23 @@ const recordConsentChange = async (change: ConsentChanged, deps: RecordDeps) => 
   return outcome === 'applied' ? ('applied' as const) : ('duplicate' as const);
 };
 
+/**
+ * What the program refuses before anything is written: a currency other than its own, consent
+ * for a topic it does not have. Recording checks it; so does the API, for a whole batch at once.
+ */
+export const checkAgainstProgram = (event: CommerceEvent, program: Program): void => {
+  switch (event.type) {
+    case 'customer.registered':
+    case 'customer.consent-changed':
+      checkTopics(event.detail.consent ?? {}, program, 'detail.consent');
+      break;
+    case 'order.placed':
+    case 'order.refunded':
+      requireProgramCurrency(event.detail.currency, program);
+      break;
+  }
+};
+
 const requireProgramCurrency = (currency: string, program: Program): void => {
   if (currency !== program.currency) {
     throw new InvalidEventError(

@@ -189,15 +189,21 @@ describe('the signed HTTPS API on the local stack', () => {
     expect(result?.reason).toMatch(/^type: "order.shipped" is not one of /);
   });
 
-  it('passes on what only the Ingest machine can refuse: an order in another currency than the program', async () => {
-    const response = await post(JSON.stringify(order('c-1', 'co-1', { currency: 'EUR' })));
+  it("checks a batch against the program's own rules too: an order in another currency applies none", async () => {
+    const body = { events: [registration('c-2'), order('c-1', 'co-1', { currency: 'EUR' })] };
+    const response = await post(JSON.stringify(body));
     expect(response.status).toBe(422);
-    expect((await answer(response)).results[0]).toMatchObject({
-      status: 'rejected',
-      field: 'detail.currency',
-      reason: 'detail.currency: EUR is not the program currency USD',
-    });
+    expect((await answer(response)).results).toMatchObject([
+      { index: 0, status: 'not_applied' },
+      {
+        index: 1,
+        status: 'rejected',
+        field: 'detail.currency',
+        reason: 'detail.currency: EUR is not the program currency USD',
+      },
+    ]);
     expect(await profile('c-1')).toBeUndefined();
+    expect(await profile('c-2')).toBeUndefined();
   });
 
   it('answers failed, to be sent again, for an event recorded but not published after retries', async () => {
