@@ -136,6 +136,7 @@ describe('Shopify cancellations', () => {
       cancelledAt: '2026-03-13T08:02:11-04:00',
       reason: 'customer',
     });
+    expect(parseCommerceEvent(envelope, context)).toMatchObject({ type: 'order.cancelled' });
   });
 
   it('ignores the cancellation of an order that was never paid: nothing was recorded', () => {
@@ -156,6 +157,10 @@ describe('Shopify refunds', () => {
       refundedAt: '2026-03-14T09:24:45-04:00',
       reason: 'One case arrived scratched',
     });
+    // The canonical schema takes it without a customer: the order's record names one.
+    const parsed = parseCommerceEvent(envelope, context);
+    expect(parsed).toMatchObject({ type: 'order.refunded', detail: { orderId: '820982911946154508' } });
+    expect(parsed.detail.customerId).toBeUndefined();
   });
 
   it('refuses a refund whose order_id above 2^53 came without its exact digits, naming the field', () => {
