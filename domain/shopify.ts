@@ -240,7 +240,7 @@ export const mapShopifyEvent = (input: unknown): ShopifyMapping => {
   const topic = header(metadata, 'X-Shopify-Topic');
   if (topic === undefined)
     throw new InvalidEventError(
-      'detail.metadata: must carry the X-Shopify-Topic header',
+      'detail.metadata.X-Shopify-Topic: must be given (the webhook topic header)',
       'detail.metadata.X-Shopify-Topic',
     );
   if (!(SHOPIFY_TOPICS as readonly string[]).includes(topic))
@@ -248,7 +248,7 @@ export const mapShopifyEvent = (input: unknown): ShopifyMapping => {
   const webhookId = text(header(metadata, 'X-Shopify-Webhook-Id'));
   if (webhookId === undefined)
     throw new InvalidEventError(
-      'detail.metadata: must carry the X-Shopify-Webhook-Id header (the idempotency key of the delivery)',
+      'detail.metadata.X-Shopify-Webhook-Id: must be given (the idempotency key of the delivery)',
       'detail.metadata.X-Shopify-Webhook-Id',
     );
   const canonical = (type: string, detail: Record<string, unknown>): ShopifyMapping => ({

@@ -463,6 +463,70 @@ const scanAll = async (client: DynamoDBClient, tableName: string) => {
   return items.sort((a, b) => key(a).localeCompare(key(b)));
 };
 
+/** Shopify's webhooks (tests/fixtures/shopify), each with one field somewhere replaced by something hostile. */
+const SHOPIFY_FIXTURES = [
+  'orders-paid-multi-currency',
+  'orders-create-paid',
+  'orders-cancelled-paid',
+  'refunds-create-partial-multi-currency',
+  'refunds-create-shipping-only',
+  'customers-create-subscribed',
+  'customers-update-unsubscribed',
+].map((name) => JSON.parse(readFileSync(fromRoot(`tests/fixtures/shopify/${name}.json`), 'utf8')) as Json);
+
+const HOSTILE_VALUES: unknown[] = [
+  null,
+  -1,
+  1e308,
+  2 ** 53 + 2,
+  '',
+  'x'.repeat(100_000),
+  '\u202e\u0000evil',
+  '\ud800',
+  [],
+  {},
+  { __proto__: { admin: true } },
+  '2026-02-30T00:00:00Z',
+  'gid://shopify/Order/../../etc',
+  true,
+];
+
+/** Every path to a value in a JSON document, up to a depth. */
+const pathsOf = (value: unknown, depth = 6, at: (string | number)[] = []): (string | number)[][] => {
+  if (depth === 0 || value === null || typeof value !== 'object') return [at];
+  const entries = Array.isArray(value) ? value.map((v, i) => [i, v] as const) : Object.entries(value);
+  return [at, ...entries.flatMap(([key, v]) => pathsOf(v, depth - 1, [...at, key]))];
+};
+
+const hostileShopify = (count: number): Entry[] =>
+  fc
+    .sample(
+      fc.record({
+        fixture: fc.nat({ max: SHOPIFY_FIXTURES.length - 1 }),
+        pick: fc.nat(),
+        value: fc.nat({ max: HOSTILE_VALUES.length - 1 }),
+        drop: fc.boolean(),
+      }),
+      { seed: SEED, numRuns: count },
+    )
+    .map(({ fixture, pick, value, drop }, i) => {
+      const event = structuredClone(SHOPIFY_FIXTURES[fixture]) as Json;
+      event.id = `shopify-hostile-${i}`;
+      const detail = event.detail as Json;
+      const paths = pathsOf(detail).filter((path) => path.length > 0);
+      const path = paths[pick % paths.length] ?? ['payload'];
+      let parent: Record<string | number, unknown> = detail;
+      for (const key of path.slice(0, -1)) parent = parent[key] as Record<string | number, unknown>;
+      const last = path.at(-1) as string | number;
+      if (drop) delete parent[last];
+      else parent[last] = HOSTILE_VALUES[value];
+      // Unique per mutation, so a duplicate delivery is never what is being tested.
+      const metadata = detail.metadata as Record<string, unknown> | undefined;
+      if (metadata && typeof metadata === 'object' && 'X-Shopify-Webhook-Id' in metadata)
+        metadata['X-Shopify-Webhook-Id'] = `hook-${i}`;
+      return { kind: `shopify ${path.join('.')}`, event, json: JSON.stringify(event) };
+    });
+
 describe('a hostile corpus through the Record handler on DynamoDB Local', () => {
   let dynamo: RunningEmulator;
   let client: DynamoDBClient;
@@ -652,5 +716,40 @@ describe('a hostile corpus through the Record handler on DynamoDB Local', () => 
     const published = (events: PublishedEvent[]) => events.map((e) => JSON.stringify(e)).sort();
     expect(published(subject.published)).toEqual(published(control.published));
     // Two passes of 10,000 events: about a minute on two quiet cores, longer on a busy machine.
+  }, 300_000);
+  it('takes a thousand hostile Shopify webhooks: each recorded, ignored with a reason, or refused naming its field', async () => {
+    const subject = await freshHandler();
+    const outcomes = new Map<string, number>();
+    const problems: { kind: string; answer: unknown }[] = [];
+    for (const entry of hostileShopify(1_000)) {
+      let result: unknown;
+      try {
+        result = await subject.invoke(entry);
+      } catch (error) {
+        // A consent change for a customer not recorded yet is retried, not refused.
+        if (error instanceof NotFoundError) {
+          outcomes.set('retried', (outcomes.get('retried') ?? 0) + 1);
+          continue;
+        }
+        problems.push({ kind: entry.kind, answer: error instanceof Error ? error.message : String(error) });
+        continue;
+      }
+      const answer = answerSchema.parse(result);
+      const named =
+        answer.ok === false &&
+        typeof answer.field === 'string' &&
+        typeof answer.reason === 'string' &&
+        answer.reason.startsWith(`${answer.field}: `);
+      const kept =
+        answer.ok === true && ['applied', 'duplicate', 'ignored', 'waiting'].includes(String(answer.outcome));
+      if (!named && !kept) problems.push({ kind: entry.kind, answer });
+      const key = answer.ok ? String(answer.outcome) : 'refused';
+      outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+    }
+    console.log(`hostile Shopify webhooks: ${[...outcomes].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+    expect(problems).toEqual([]);
+    // Most mutations hit fields Rapport reads, so both outcomes happen.
+    expect(outcomes.get('refused')).toBeGreaterThan(50);
+    expect((outcomes.get('applied') ?? 0) + (outcomes.get('duplicate') ?? 0)).toBeGreaterThan(50);
   }, 300_000);
 });
