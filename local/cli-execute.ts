@@ -242,6 +242,24 @@ export const execute = async (invocation: Invocation): Promise<number> => {
       if (values.json) writeFileSync(values.json, `${JSON.stringify(report, null, 2)}\n`);
       return 0;
     }
+    case 'import': {
+      const { importCommand } = await import('./import-command.ts');
+      const project = compileProject(readWorkflowSources());
+      return importCommand(invocation.values, project.program, {
+        out,
+        keepUp: async (runtime) => {
+          const { server, endpoint } = await startEventsEndpoint(runtime);
+          announceStack(runtime, endpoint);
+          try {
+            serveBanner(endpoint, runtime);
+            await waitForever(runtime);
+          } finally {
+            removeStackFile();
+            server.close();
+          }
+        },
+      });
+    }
     case 'bench':
       return runBench();
   }

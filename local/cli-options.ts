@@ -173,6 +173,17 @@ const port = (help: string): ValueOption<number> => ({
   },
 });
 
+const choice = <T extends string>(values: readonly T[], help: string): ValueOption<T> => ({
+  kind: 'value',
+  placeholder: values.join('|'),
+  help,
+  parse: (raw) => {
+    const found = values.find((value) => value === raw);
+    if (found === undefined) throw new UsageError(`must be one of ${values.join(', ')}, got "${raw}"`);
+    return found;
+  },
+});
+
 const DATASET = existingFile(
   'a purchase history, CDNOW master or sample format (default data/cdnow_sample.txt)',
 );
@@ -356,6 +367,41 @@ export const COMMANDS = {
       return values.endpoint !== undefined && values.table === undefined
         ? '--endpoint needs --table NAME'
         : undefined;
+    },
+  }),
+  import: command({
+    arguments: '--dataset PATH [--format F] [--endpoint URL --table NAME] [--as-of TIME] [--json FILE]',
+    summary: 'Load a purchase history into customer records and ledgers, sending nothing',
+    details: [
+      'Records every event as live ingest would have when it happened, then settles each account to',
+      'today (--as-of): expired points booked, tiers as they stand, timers only for what is to come. No',
+      'email, no journey, nothing published. Into the table you name, or a local stack it starts (as',
+      'npm start does). Resumes after a crash from .rapport/import-<hash>.json; importing twice changes',
+      'nothing. Exit 1 if a line cannot be imported (nothing is written) or reconcile finds a mismatch.',
+    ],
+    positionals: { min: 0, max: 0 },
+    options: {
+      dataset: existingFile('the history to import'),
+      format: choice(
+        ['cdnow', 'shopify-csv', 'ndjson'] as const,
+        "the file's format (default: .csv shopify-csv, .ndjson/.jsonl ndjson, else cdnow)",
+      ),
+      endpoint: TABLE_OPTIONS.endpoint,
+      table: text('NAME', 'the table to write (default: a local stack started for it)'),
+      region: TABLE_OPTIONS.region,
+      'as-of': instant('settle the history up to this time (default: now; a resumed import keeps its own)'),
+      concurrency: wholeNumber('N', 'customers recorded at once (default 16)', 1),
+      json: outputFile('also write the summary as JSON'),
+      keep: flag('keep the local stack up afterwards (the default on a terminal)'),
+      exit: flag('stop the local stack after the summary'),
+    },
+    check: (values) => {
+      if (values.dataset === undefined) return 'needs --dataset PATH';
+      if (values.endpoint !== undefined && values.table === undefined) return '--endpoint needs --table NAME';
+      if (values.keep && values.exit) return '--keep and --exit contradict each other';
+      if (values.table !== undefined && (values.keep || values.exit))
+        return '--keep and --exit are for the local stack, not --table';
+      return undefined;
     },
   }),
   bench: command({
