@@ -142,6 +142,9 @@ const OPTIONAL = [
   'Billing Name',
   'Shipping Name',
   'Accepts Marketing',
+  // Not in Shopify's own export, but in those of apps that add it (and easy to add to a sheet):
+  // the customer's Shopify id, so imported customers are the ones the live webhooks name.
+  'Customer ID',
 ] as const;
 type Column = (typeof REQUIRED)[number] | (typeof OPTIONAL)[number];
 
@@ -252,7 +255,8 @@ const readShopifyCsv = (text: string): History => {
       };
     });
     const consent = first.get('Accepts Marketing').trim().toLowerCase();
-    const customerId = email.toLowerCase();
+    // The live mapping keys customers by Shopify's customer id; without one, the email stands in.
+    const customerId = first.get('Customer ID').trim() || email.toLowerCase();
     const name = first.get('Billing Name').trim() || first.get('Shipping Name').trim() || email.split('@')[0];
     lines.push({
       line,
@@ -307,18 +311,9 @@ const readShopifyCsv = (text: string): History => {
         line,
         envelope: {
           id: `import:shopify:${orderId}:cancelled`,
-          'detail-type': 'order.refunded',
+          'detail-type': 'order.cancelled',
           source: IMPORT_SOURCE,
-          detail: {
-            version: 1,
-            refundId: `${orderId}:cancelled`,
-            orderId,
-            customerId,
-            currency,
-            amount: left,
-            refundedAt: shopifyTime(cancelledAt),
-            reason: 'cancelled',
-          },
+          detail: { version: 1, orderId, customerId, cancelledAt: shopifyTime(cancelledAt) },
         },
       });
   }

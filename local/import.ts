@@ -8,6 +8,7 @@ import { type CommerceEvent, parseCommerceEvent } from '#domain/events.ts';
 import type { Program } from '#domain/program.ts';
 import { keys } from '#domain/table-design.ts';
 import { type BackfillStore, occurredAt, recordHistory, settleImported } from '#domain/use-cases/backfill.ts';
+import { checkAgainstProgram } from '#domain/use-cases/record-event.ts';
 import { type CapacityMeter, DynamoDbCustomerStore } from '#functions/adapters/dynamodb-customer-store.ts';
 import { dueItem } from '#functions/adapters/table-items.ts';
 import { HistoryFormatError, type ImportFormat, readHistory, type SkippedLine } from './import-formats.ts';
@@ -110,6 +111,7 @@ export const planImport = (
   const { program } = context;
   const problems: string[] = [];
   const byCustomer = new Map<string, PlannedEvent[]>();
+  const owners = new Map<string, string>();
   let orders = 0;
   let refunds = 0;
   for (const { line, envelope } of history.lines) {
@@ -125,19 +127,29 @@ export const planImport = (
       problems.push(`${file}:${line}: detail-type: ${event.type} is not history; send it to the live system`);
       continue;
     }
-    if (
-      (event.type === 'order.placed' || event.type === 'order.refunded') &&
-      event.detail.currency !== program.currency
-    ) {
+    try {
+      checkAgainstProgram(event, program);
+    } catch (error) {
+      if (!(error instanceof InvalidEventError)) throw error;
+      problems.push(`${file}:${line}: ${error.message}`);
+      continue;
+    }
+    if (event.type === 'order.placed') {
+      orders++;
+      owners.set(event.detail.orderId, event.detail.customerId);
+    }
+    if (event.type === 'order.refunded' || event.type === 'order.cancelled') refunds++;
+    // A refund or cancellation may name no customer (as Shopify's do): its order in the file does.
+    const customerId =
+      event.detail.customerId ?? ('orderId' in event.detail ? owners.get(event.detail.orderId) : undefined);
+    if (!customerId) {
       problems.push(
-        `${file}:${line}: detail.currency: ${event.detail.currency} is not the program currency ${program.currency}`,
+        `${file}:${line}: detail.customerId: names no customer, and no order ${'orderId' in event.detail ? event.detail.orderId : ''} before it in the file does`,
       );
       continue;
     }
-    if (event.type === 'order.placed') orders++;
-    if (event.type === 'order.refunded') refunds++;
-    const list = byCustomer.get(event.detail.customerId) ?? [];
-    byCustomer.set(event.detail.customerId, list);
+    const list = byCustomer.get(customerId) ?? [];
+    byCustomer.set(customerId, list);
     list.push({ line, event });
   }
   if (problems.length > 0) throw new ImportRefusedError(problems);

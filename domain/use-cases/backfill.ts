@@ -1,4 +1,4 @@
-import type { CommerceEvent } from '../events.ts';
+import { type CommerceEvent, parseCommerceEvent } from '../events.ts';
 import type { Clock, CustomerStore, PointsWrite } from '../ports.ts';
 import type { Program } from '../program.ts';
 import { openAccount, pointsWrite } from './points.ts';
@@ -55,6 +55,8 @@ export const occurredAt = (event: CommerceEvent): string => {
       return event.detail.placedAt;
     case 'order.refunded':
       return event.detail.refundedAt;
+    case 'order.cancelled':
+      return event.detail.cancelledAt;
     case 'customer.consent-changed':
       return event.detail.changedAt;
     case 'customer.erasure-requested':
@@ -77,13 +79,22 @@ export interface BackfillDeps {
  * the use case reads is the event's own time (never after `asOf`), so pending points mature,
  * lots expire and tiers move on the history's calendar, not on the day of the import.
  */
-export const recordHistory = (event: CommerceEvent, deps: BackfillDeps): Promise<RecordResult> => {
+export const recordHistory = async (event: CommerceEvent, deps: BackfillDeps): Promise<RecordResult> => {
   const at = new Date(Math.min(Date.parse(occurredAt(event)), Date.parse(deps.asOf)));
-  return recordEvent(event, {
+  const result = await recordEvent(event, {
     store: historyStore(deps.store),
     clock: { now: () => at, sleep: deps.sleep },
     program: deps.program,
   });
+  // A refund that came before its order in the history waited for it: record it now, as the
+  // ingest machine would ingest it again.
+  if (result.type === 'order.placed')
+    for (const released of result.released)
+      await recordHistory(
+        parseCommerceEvent(released, { now: new Date(deps.asOf), limits: deps.program.limits }),
+        deps,
+      );
+  return result;
 };
 
 /**

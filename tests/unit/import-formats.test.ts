@@ -77,7 +77,7 @@ describe('the Shopify order export', () => {
     expect(ada?.events.map((e) => e.line)).toEqual([2, 10]);
   });
 
-  it('books refunded amounts and cancellations as refunds, and skips orders never paid or without a customer', () => {
+  it('books refunded amounts as refunds and cancellations as order.cancelled, and skips orders never paid or without a customer', () => {
     const history = plan(fixture, 'shopify-csv');
     expect(history.orders).toBe(5);
     expect(history.refunds).toBe(3);
@@ -85,12 +85,8 @@ describe('the Shopify order export', () => {
     expect(linus?.events.map((e) => [e.event.type, e.event.detail])).toEqual([
       ['order.placed', expect.objectContaining({ total: 45.5 })],
       [
-        'order.refunded',
-        expect.objectContaining({
-          amount: 45.5,
-          refundedAt: '2024-03-11T10:00:00+01:00',
-          reason: 'cancelled',
-        }),
+        'order.cancelled',
+        expect.objectContaining({ orderId: expect.any(String), cancelledAt: '2024-03-11T10:00:00+01:00' }),
       ],
     ]);
     expect(history.skipped).toEqual([
