@@ -179,7 +179,7 @@ export const runBench = async (): Promise<number> => {
         `    ${p.padEnd(14)} ${perOrder(units[p].write).padStart(11)} ${perOrder(units[p].read).padStart(11)} ${perOrder(units[p].calls).padStart(6)}`,
       );
     out(
-      `    order's life   ${perOrder(total('write', life)).padStart(11)} ${perOrder(total('read', life)).padStart(11)} ${perOrder(total('calls', life)).padStart(6)}   (order + settlement + sweep; target <= 8 write, <= 2 read)`,
+      `    order's life   ${perOrder(total('write', life)).padStart(11)} ${perOrder(total('read', life)).padStart(11)} ${perOrder(total('calls', life)).padStart(6)}   (order + settlement + sweep; target <= 9 write (decision 49), <= 2 read)`,
     );
     out(
       `    everything     ${perOrder(total('write')).padStart(11)} ${perOrder(total('read')).padStart(11)} ${perOrder(total('calls')).padStart(6)}`,
