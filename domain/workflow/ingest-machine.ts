@@ -1,12 +1,17 @@
 import { recordEventInputSchema } from '../contracts/tasks.ts';
 import { ACCEPTED_SOURCE } from '../events.ts';
 import type { Program } from '../program.ts';
-import { deadLetter, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
+import { deadLetter, type Json, type JsonObject, PLACEHOLDERS, RETRY, ref } from './asl.ts';
 import { constant, fromPath, parametersFor } from './task-parameters.ts';
 
 /** The wait before a released event is ingested again: its order's flows enter in well under this. */
 export const RELEASE_WAIT = 'LetItsFlowsStart';
 const RELEASE_AFTER_SECONDS = 60;
+
+/** A PutEvents is retried on anything: putting the same event again is what a retry means. */
+const PUT_RETRY: Json = [
+  { ErrorEquals: ['States.ALL'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 4, JitterStrategy: 'FULL' },
+];
 
 export const ingestDefinition = (program: Program): JsonObject => ({
   Comment:
@@ -56,15 +61,7 @@ export const ingestDefinition = (program: Program): JsonObject => ({
         ],
       },
       ResultPath: null,
-      Retry: [
-        {
-          ErrorEquals: ['States.ALL'],
-          IntervalSeconds: 1,
-          BackoffRate: 2,
-          MaxAttempts: 4,
-          JitterStrategy: 'FULL',
-        },
-      ],
+      Retry: PUT_RETRY,
       // Recorded but not published: the dead letter is the event, and a redrive records nothing
       // twice (a duplicate of the same envelope is published again).
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.error', Next: 'DeadLetterUnpublished' }],
@@ -101,15 +98,7 @@ export const ingestDefinition = (program: Program): JsonObject => ({
                 },
               ],
             },
-            Retry: [
-              {
-                ErrorEquals: ['States.ALL'],
-                IntervalSeconds: 1,
-                BackoffRate: 2,
-                MaxAttempts: 4,
-                JitterStrategy: 'FULL',
-              },
-            ],
+            Retry: PUT_RETRY,
             End: true,
           },
         },
