@@ -29,8 +29,8 @@ describe('the commands a developer runs', () => {
       const types = Object.values(template.Resources).map((r) => r.Type);
       // Ingest, the seven shipped flows and SweepShards (no flow has a schedule: no Broadcast).
       expect(types.filter((t) => t === 'AWS::StepFunctions::StateMachine')).toHaveLength(9);
-      // Record, AwardPoints, SendEmail, Journey, Sweep, SweepShard, Storefront, Unsubscribe, SesEvents.
-      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(9);
+      // Record, AwardPoints, SendEmail, Journey, Sweep, SweepShard, Storefront, Unsubscribe, SesEvents, Api.
+      expect(types.filter((t) => t === 'AWS::Lambda::Function')).toHaveLength(10);
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
