@@ -93,6 +93,8 @@ const orderSchema = z.object({
   cancelled_at: time.nullish(),
   cancel_reason: optionalText,
   financial_status: z.string().nullish(),
+  /** An order placed with Shopify's test gateway (Bogus Gateway, a development store). */
+  test: z.boolean().nullish(),
   total_price_set: moneyBag,
   discount_codes: z
     .array(z.object({ code: z.string() }))
@@ -263,6 +265,8 @@ export const mapShopifyEvent = (input: unknown): ShopifyMapping => {
       const order = parseWith(orderSchema, payload, at);
       const orderId = order.admin_graphql_api_id;
       const status = order.financial_status ?? '';
+      // A test checkout moves no money: it must not earn points, count towards a tier or mail anyone.
+      if (order.test === true) return { ignored: `order ${orderId} is a test order (test: true)` };
       if (topic === 'orders/cancelled') {
         if (NEVER_PAID.has(status) || !order.cancelled_at)
           return {

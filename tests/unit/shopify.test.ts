@@ -88,6 +88,12 @@ describe('Shopify orders', () => {
     );
   });
 
+  it('ignores a test order: a checkout with the test gateway moves no money', () => {
+    const event = webhook('orders-paid-multi-currency');
+    event.detail.payload.test = true;
+    expect(reasonOf(mapShopifyEvent(event))).toMatch(/is a test order/);
+  });
+
   it('ignores an order without a customer: nobody to award points to', () => {
     expect(reasonOf(mapShopifyEvent(webhook('orders-paid-no-customer')))).toMatch(/no customer/);
   });
