@@ -17,6 +17,9 @@ import { customerItems, describeUnreadable, erasureReceiptItem, type TableItem }
 /** Profile attributes an erased profile no longer has (the empty strings keep its schema). */
 const REMOVED = ['timeZone', 'birthday', 'asOf', 'attributes', 'tags', 'consent', 'marketingConsent'];
 
+/** What an adjustment's reason reads after an erasure: the entry and its points stay for the books. */
+export const ERASED_REASON = '(erased at the customer’s request)';
+
 export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore {
   private async partition(customerId: string): Promise<TableItem[]> {
     const items: TableItem[] = [];
@@ -125,6 +128,27 @@ export class DynamoDbPrivacyStore extends DynamoDbStore implements PrivacyStore 
             ),
           );
           counted(read.kind);
+          break;
+        // Customer service's reason for an adjustment is free text, which may quote the customer.
+        case 'ledger':
+          if (
+            read.item.kind !== 'adjust' ||
+            read.item.reason === undefined ||
+            read.item.reason === ERASED_REASON
+          )
+            break;
+          await this.send('UpdateItem', () =>
+            this.doc.send(
+              new UpdateCommand({
+                TableName: this.tableName,
+                Key: this.key(customerId, read.key.sk),
+                UpdateExpression: 'SET reason = :erased',
+                ExpressionAttributeValues: { ':erased': ERASED_REASON },
+                ReturnConsumedCapacity: 'TOTAL',
+              }),
+            ),
+          );
+          counted('adjustment-reason');
           break;
         default:
           break;

@@ -4,8 +4,10 @@ import { DynamoDBDocumentClient, paginateScan } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { TransientError } from '../../domain/errors.ts';
+import { adjustPoints } from '../../domain/use-cases/storefront.ts';
 import { compileProject } from '../../domain/workflow/compile.ts';
 import { DynamoDbStore } from '../../functions/adapters/dynamodb-journey-store.ts';
+import { ERASED_REASON } from '../../functions/adapters/dynamodb-privacy-store.ts';
 import type { RuntimeDeps } from '../../functions/commons/runtime.ts';
 import { fromRoot } from '../../infra/paths.ts';
 import { readWorkflowSources } from '../../infra/workflow-files.ts';
@@ -112,6 +114,12 @@ describe('privacy requests on the local stack', () => {
     await runtime.advanceTo(new Date(START + 3.5 * DAY));
     await order('o-1', 80);
     await order('o-broken', undefined);
+    // Customer service noted why it gave points, in words that name her.
+    await adjustPoints(
+      'c-1',
+      { points: 50, reason: 'Ada Lovelace rang: parcel lost', actor: 'agent:kim', requestId: 't-1' },
+      { store: runtime.store(), clock: runtime.clock, program: project.program },
+    );
     await runtime.advanceTo(new Date(START + 4 * DAY));
   }, 300_000);
   afterAll(async () => {
@@ -197,8 +205,14 @@ describe('privacy requests on the local stack', () => {
     );
     expect(readFileSync(`${outputDir}/rejected.ndjson`, 'utf8')).not.toContain(EMAIL);
     expect(runtime.deadLetters.filter((d) => JSON.stringify(d).includes(EMAIL))).toEqual([]);
-    // The books: orders and ledger stay, and reconcile to the same figures.
+    // The books: orders and ledger stay, and reconcile to the same figures; the adjustment keeps
+    // its points and who made it, not the words.
     expect(ofCustomer.filter((item) => item.type === 'order')).toHaveLength(1);
+    expect(ofCustomer.find((item) => item.entryId === 'adjust:t-1')).toMatchObject({
+      points: 50,
+      actor: 'agent:kim',
+      reason: ERASED_REASON,
+    });
     const after = await reconcile();
     expect(after.mismatches).toEqual([]);
     expect(after.points).toEqual(before.points);
@@ -210,7 +224,7 @@ describe('privacy requests on the local stack', () => {
       customerId: 'c-1',
       requestId: 'e-1',
       completedAt: expect.any(String),
-      erased: expect.objectContaining({ wait: 1, date: 2, 'dead-letter': 1 }),
+      erased: expect.objectContaining({ wait: 1, date: 2, 'dead-letter': 1, 'adjustment-reason': 1 }),
       deadLetters: { removed: 1 },
     });
     expect(JSON.stringify(receipt)).not.toMatch(/@|Ada|Lovelace/);
