@@ -46,6 +46,8 @@ export interface ReconcileReport {
   liability: { month: string; points: number; value: string }[];
   liabilityValue: string;
   redemptions: number;
+  /** Customer service's adjustments: how many, and the points they gave net of those they took. */
+  adjustments: { count: number; net: number };
 }
 
 /** The kinds reconcile reads: one of them that does not parse is a mismatch. */
@@ -117,6 +119,7 @@ export const reconcileTable = async (
   const byMonth = new Map<string, number>();
   let ledgerEntries = 0;
   let redemptions = 0;
+  const adjustments = { count: 0, net: 0 };
   const awardedByOrder = new Map<string, number>();
   const reversedByOrder = new Map<string, number>();
   for (const [customerId, list] of entries) {
@@ -142,6 +145,10 @@ export const reconcileTable = async (
         redemptions++;
       }
       if (entry.kind === 'expire') points.expired -= entry.points;
+      if (entry.kind === 'adjust') {
+        adjustments.count++;
+        adjustments.net += entry.points;
+      }
     }
     if (!accounts.has(customerId) && !unreadableProfiles.has(customerId))
       mismatches.push({ customerId, problem: 'ledger entries without a customer record' });
@@ -206,6 +213,7 @@ export const reconcileTable = async (
     liability,
     liabilityValue: worth(points.pending + Math.max(0, points.available)),
     redemptions,
+    adjustments,
   };
 };
 
@@ -216,6 +224,11 @@ export const formatReconcile = (report: ReconcileReport, options: { liability?: 
     `  points issued      ${p.issued} (orders ${p.orderPoints}, one-off awards ${p.bonusPoints})`,
     `  points reversed    ${p.reversed}${p.forgiven ? ` (and ${p.forgiven} forgiven)` : ''}`,
     `  points redeemed    ${p.redeemed} in ${report.redemptions} redemptions`,
+    ...(report.adjustments.count > 0
+      ? [
+          `  points adjusted    ${report.adjustments.net >= 0 ? '+' : ''}${report.adjustments.net} net in ${report.adjustments.count} customer-service adjustments`,
+        ]
+      : []),
     `  points expired     ${p.expired}${p.expiredUnsettled ? ` (${p.expiredUnsettled} since the last settlements)` : ''}`,
     `  outstanding        ${p.outstanding} as of ${report.asOf} (available ${p.available}, pending ${p.pending}, debt ${p.debt})`,
     `  liability          ${report.liabilityValue}`,

@@ -22,6 +22,7 @@ import {
   type RunningEmulator,
   startDynamoDbLocal,
 } from '../../local/emulators.ts';
+import { formatReconcile, reconcileTable } from '../../local/reconcile.ts';
 import { eventFixture } from '../support/fixtures.ts';
 import { LARGE_CATALOG_SIZE, workflowsWithLargeCatalog } from '../support/large-catalog.ts';
 import { eventContext } from '../support/parse.ts';
@@ -223,6 +224,21 @@ describe('the storefront routes on DynamoDB Local', () => {
     );
     if (!report) throw new Error('rapport customer found no s-1');
     expect(formatCustomer(report).join('\n')).toMatch(/adjust\s+\+120 .*"Damaged parcel" by agent:kim/);
+    // The books count it apart: balances still reconcile, and the report says what service gave.
+    const books = await reconcileTable(
+      {
+        endpoint: dynamo.endpoint,
+        tableName,
+        credentials: LOCAL_CREDENTIALS,
+        asOf: deps.clock.now().toISOString(),
+      },
+      project.program,
+    );
+    expect(books.mismatches).toEqual([]);
+    expect(books.adjustments).toEqual({ count: 1, net: 120 });
+    expect(formatReconcile(books)).toContain(
+      '  points adjusted    +120 net in 1 customer-service adjustments',
+    );
     expect(await call('POST', '/v1/customers/s-1/adjustments', { ...body, points: 0 })).toMatchObject({
       status: 400,
       body: { field: 'body.points', reason: 'body.points: must not be zero' },
