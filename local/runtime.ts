@@ -498,11 +498,15 @@ export class LocalRapport {
   private publishAsSystem(entries: readonly PutEventsEntry[]): PutEventsResultEntry[] {
     const toShop = entries.filter((e) => busNameOf(e.EventBusName) === this.names.eventBusName);
     if (toShop.length === 0) return this.deliver(entries);
-    const results = entries.map(() => ({ EventId: randomUUID() }) as PutEventsResultEntry);
+    const delivered = this.deliver(entries.filter((e) => !toShop.includes(e)));
     this.queue.whenIdle(() => {
       this.deliver(toShop);
     });
-    return [...this.deliver(entries.filter((e) => !toShop.includes(e))), ...results.slice(0, toShop.length)];
+    // Answered in the entries' order, as PutEvents answers.
+    let next = 0;
+    return entries.map((e) =>
+      toShop.includes(e) ? { EventId: randomUUID() } : (delivered[next++] as PutEventsResultEntry),
+    );
   }
 
   /** What an AWS service (SES) publishes to the account's default bus: `aws.*` sources are its own. */

@@ -69,6 +69,7 @@ export type RecordResult = (
 
 /** Keeps the customer record true to every event, once per event however often it is delivered. */
 export const recordEvent = async (event: CommerceEvent, deps: RecordDeps): Promise<RecordResult> => {
+  checkAgainstProgram(event, deps.program);
   switch (event.type) {
     case 'customer.registered': {
       const { erased, ...result } = await recordRegistration(event.eventId, event.detail, deps);
@@ -120,7 +121,6 @@ const recordConsentChange = async (change: ConsentChanged, deps: RecordDeps) => 
     ...(change.marketingConsent === undefined ? {} : { [ALL_MARKETING]: change.marketingConsent }),
     ...change.consent,
   };
-  checkTopics(change.consent ?? {}, deps.program, 'detail.consent');
   const { outcome } = await changeConsent(
     { customerId: change.customerId, topics, at: change.changedAt, source: 'shop' },
     deps,
@@ -163,7 +163,6 @@ const recordRegistration = async (
   { store, clock, program }: RecordDeps,
 ) => {
   const signup = program.awards.signup;
-  checkTopics(event.consent ?? {}, program, 'detail.consent');
   const entryId = `award:signup:${event.customerId}`;
   let outbox = false;
   let erased = false;
@@ -200,7 +199,6 @@ const recordRegistration = async (
 };
 
 const recordOrder = async (eventId: string, order: OrderPlaced, { store, clock, program }: RecordDeps) => {
-  requireProgramCurrency(order.currency, program);
   const totalMinor = toMinorUnits(order.total, order.currency, 'detail.total');
   let points = 0;
   let outbox = false;
@@ -342,7 +340,6 @@ const recordCancellation = (
   );
 
 const recordRefund = (eventId: string, refund: OrderRefunded, customerId: string, deps: RecordDeps) => {
-  requireProgramCurrency(refund.currency, deps.program);
   const refundMinor = toMinorUnits(refund.amount, refund.currency, 'detail.amount');
   return takeBack(
     {
