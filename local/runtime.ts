@@ -227,7 +227,10 @@ export class LocalRapport {
       unsubscribeUrl: this.unsubscribeUrl,
       clock: this.clock,
       meter: this.options.meter,
-      write: (line) => this.log.write(`${line}\n`),
+      // A request still in flight when the stack stops (an HTTP call the client gave up on) logs nothing.
+      write: (line) => {
+        if (!this.log.writableEnded) this.log.write(`${line}\n`);
+      },
       starter: { start: async (flowId, revision, input) => this.startFlow(flowId, revision, input) },
       broadcaster: { start: async (name, broadcast) => this.startBroadcast(name, broadcast) },
       fanOut: { start: async (work) => this.startExecution(this.machineArn('SweepShards'), work) },
